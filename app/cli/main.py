@@ -1,0 +1,9 @@
+"""The `folio` command line."""
+
+import typer
+
+from app.cli import db, serve
+
+cli = typer.Typer(help="Folio: an investment desk's back end.", no_args_is_help=True)
+cli.command()(serve.serve)
+cli.add_typer(db.app, name="db")

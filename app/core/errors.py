@@ -1,0 +1,188 @@
+"""Domain exceptions and the one place that turns every error into Folio's JSON envelope."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("folio.errors")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error response: `{"error": {"code", "message", "details"}}`."""
+
+    error: ErrorDetail
+
+
+class DomainError(Exception):
+    """An error a service raises; it carries a stable code and knows nothing of HTTP."""
+
+    status_code = HTTPStatus.BAD_REQUEST
+    code = "bad_request"
+    message = "The request cannot be processed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.details = details or {}
+        self.headers = headers
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    status_code = HTTPStatus.NOT_FOUND
+    code = "not_found"
+    message = "Not found."
+
+
+class Conflict(DomainError):
+    status_code = HTTPStatus.CONFLICT
+    code = "conflict"
+    message = "The request conflicts with the current state."
+
+
+class InvalidInput(DomainError):
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "validation_error"
+    message = "The request is not valid."
+
+
+class Unauthorized(DomainError):
+    status_code = HTTPStatus.UNAUTHORIZED
+    code = "not_authenticated"
+    message = "Authentication is required."
+
+
+class Forbidden(DomainError):
+    status_code = HTTPStatus.FORBIDDEN
+    code = "forbidden"
+    message = "You are not allowed to do this."
+
+
+class TooManyRequests(DomainError):
+    status_code = HTTPStatus.TOO_MANY_REQUESTS
+    code = "too_many_requests"
+    message = "Too many requests; try again later."
+
+
+class PayloadTooLarge(DomainError):
+    status_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    code = "payload_too_large"
+    message = "The request body is too large."
+
+
+class ServiceUnavailable(DomainError):
+    status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    message = "A service Folio depends on is unavailable; try again shortly."
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "database_unavailable"
+    message = "The database is unavailable; try again shortly."
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    content = jsonable_encoder(error_body(code, message, details))
+    return JSONResponse(content, status_code=status, headers=headers)
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{k: v for k, v in e.items() if k != "ctx"} | _ctx(e) for e in exc.errors()]
+    return error_response(422, "validation_error", "The request is not valid.", {"errors": errors})
+
+
+def _ctx(error: dict[str, Any]) -> dict[str, Any]:
+    ctx = error.get("ctx")
+    return {"ctx": {k: str(v) for k, v in ctx.items()}} if ctx else {}
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    if isinstance(exc.detail, str) and exc.detail != phrase:
+        code, message = exc.detail.lower(), exc.detail
+    elif isinstance(exc.detail, dict) and "code" in exc.detail:
+        code, message = str(exc.detail["code"]).lower(), str(exc.detail.get("reason", phrase))
+    else:
+        code, message = phrase.lower().replace(" ", "_").replace("-", "_"), phrase + "."
+    return error_response(exc.status_code, code, message, None, getattr(exc, "headers", None))
+
+
+async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    if (
+        isinstance(exc, DBAPIError)
+        and not exc.connection_invalidated
+        and not _is_connection_error(exc)
+    ):
+        return await _unexpected_error(_, exc)
+    logger.error("database unavailable: %s", exc.__class__.__name__)
+    err = DatabaseUnavailable(headers={"Retry-After": "1"})
+    return error_response(err.status_code, err.code, err.message, None, err.headers)
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    return isinstance(exc, OperationalError | InterfaceError) or isinstance(
+        exc.orig, ConnectionError | OSError
+    )
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unexpected error", exc_info=exc)
+    return error_response(500, "internal_error", "An unexpected error occurred.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeoutError, _database_error)
+    app.add_exception_handler(ConnectionError, _database_error)
+    app.add_exception_handler(OSError, _database_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a route, so Swagger shows every error it can answer."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for err in errors:
+        entry = out.setdefault(
+            int(err.status_code), {"model": ErrorEnvelope, "description": err.message}
+        )
+        if err.code not in entry["description"]:
+            entry["description"] += f" `{err.code}`"
+    return out

@@ -1,0 +1,76 @@
+"""The application factory and its lifespan."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
+
+from app.core.cache import create_cache
+from app.core.config import Settings, get_settings
+from app.core.database import create_engine, create_sessionmaker
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.market.service import create_market_data
+from app.ops.router import router as ops_router
+
+DESCRIPTION = """
+Folio keeps an investment desk's portfolios, trades, positions and cash exact to the cent,
+values them with market data, and reports performance.
+
+Sign in with **Authorize** (bearer token from `POST /auth/jwt/login`), or through the
+dashboard's cookie. Every error is `{"error": {"code", "message", "details"}}`.
+"""
+
+
+def body_limit(settings: Settings) -> Callable[[str], int]:
+    """The body size allowed on a path: CSV uploads get more than JSON requests."""
+
+    def limit_for(path: str) -> int:
+        if path.endswith("/import"):
+            return settings.max_upload_bytes
+        return settings.max_body_bytes
+
+    return limit_for
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level, settings.log_dir)
+        engine = create_engine(settings)
+        cache = create_cache(settings.redis_url, settings.redis_max_connections)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.cache = cache
+        app.state.market_data = create_market_data(settings, cache, app.state.sessionmaker)
+        try:
+            yield
+        finally:
+            await app.state.market_data.close()
+            await cache.close()
+            await engine.dispose()
+
+    app = FastAPIOffline(
+        title="Folio",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Request-ID", "X-Process-Time", "X-Data-Stale", "Retry-After"],
+    )
+    app.add_middleware(RequestContextMiddleware, body_limit_for=body_limit(settings))
+    app.include_router(ops_router)
+    return app

@@ -1,0 +1,79 @@
+"""The market-data provider interface and the records every provider returns."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Protocol
+
+from app.core.errors import DomainError, InvalidInput, NotFound, ServiceUnavailable
+
+
+@dataclass(frozen=True, slots=True)
+class TickerInfo:
+    ticker: str
+    name: str
+    exchange: str | None
+    asset_type: str | None
+    currency: str
+    description: str | None
+    start_date: date | None
+    end_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    date: date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    adj_close: Decimal
+    volume: int
+    dividend: Decimal = Decimal(0)
+    split_factor: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    ticker: str
+    price: Decimal
+    as_of: datetime
+    previous_close: Decimal | None = None
+
+
+class MarketDataProvider(Protocol):
+    name: str
+
+    async def ticker_info(self, ticker: str) -> TickerInfo:
+        """Metadata of a ticker; raises UnknownTicker when the vendor does not know it."""
+        ...
+
+    async def daily_bars(self, ticker: str, start: date, end: date) -> list[Bar]:
+        """Daily bars from start to end inclusive, oldest first."""
+        ...
+
+    async def latest_quote(self, ticker: str) -> Quote: ...
+
+    async def aclose(self) -> None: ...
+
+
+class UnknownTicker(NotFound):
+    code = "unknown_ticker"
+    message = "The ticker is not known to the market-data provider."
+
+
+class UnknownTickerInBooking(InvalidInput):
+    code = "unknown_ticker"
+    message = "The ticker is not known to the market-data provider."
+
+
+class MarketDataUnavailable(ServiceUnavailable):
+    code = "market_data_unavailable"
+    message = "Market data is unavailable right now; try again shortly."
+
+
+class MarketDataUnauthorized(DomainError):
+    status_code = HTTPStatus.BAD_GATEWAY
+    code = "market_data_unauthorized"
+    message = "The market-data vendor refused Folio's key or plan."

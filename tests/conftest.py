@@ -1,0 +1,145 @@
+"""Fixtures on a real PostgreSQL and a real Redis.
+
+`TEST_DATABASE_URL` (a server URL; a fresh database is created on it and dropped after)
+and `TEST_REDIS_URL` are used when given; otherwise the local servers on their standard
+ports. Every test runs inside a transaction that is rolled back at its end.
+"""
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.cli.db import upgrade_to_head
+from app.core.config import Environment, Settings
+from app.main import create_app
+
+SERVER_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+HOW_TO_START = (
+    "Folio's tests need a real PostgreSQL and Redis. Set TEST_DATABASE_URL and TEST_REDIS_URL, "
+    "or start local ones on the standard ports, e.g. `docker compose up -d db redis`, or "
+    "`pg_ctlcluster <version> main start` and `redis-server --daemonize yes`."
+)
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = make_url(url)
+    try:
+        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or default_port), 2):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    missing = [
+        name
+        for name, url, port in (("PostgreSQL", SERVER_URL, 5432), ("Redis", REDIS_URL, 6379))
+        if not _reachable(url, port)
+    ]
+    if missing:
+        pytest.exit(f"{' and '.join(missing)} not reachable. {HOW_TO_START}", returncode=2)
+
+
+async def _admin(statement: str) -> None:
+    engine = create_async_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(statement))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    name = f"folio_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade_to_head(url)
+        yield url
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def make_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": Environment.TEST,
+        "secret_key": "test-secret-key-that-is-long-enough-0123456789",
+        "log_dir": None,
+        "market_data_provider": "simulated",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url=database_url, redis_url=REDIS_URL)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def db(app: FastAPI) -> AsyncIterator[AsyncConnection]:
+    """One connection in a transaction that every session of the test joins, rolled back after."""
+    real_sessionmaker = app.state.sessionmaker
+    async with app.state.engine.connect() as conn:
+        transaction = await conn.begin()
+        app.state.sessionmaker = async_sessionmaker(
+            bind=conn,
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
+            autoflush=False,
+        )
+        try:
+            yield conn
+        finally:
+            app.state.sessionmaker = real_sessionmaker
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def session(app: FastAPI, db: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    async with app.state.sessionmaker() as s:
+        yield s
+
+
+@pytest.fixture(autouse=True)
+async def _clean_redis(request: pytest.FixtureRequest) -> None:
+    if "app" in request.fixturenames:
+        app: FastAPI = request.getfixturevalue("app")
+        if app.state.cache.backend == "redis":
+            await app.state.cache.client.flushdb()
+
+
+@pytest.fixture
+async def client(app: FastAPI, db: AsyncConnection) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture
+def tmp_sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'folio.db'}"
