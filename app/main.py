@@ -7,6 +7,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
+from app.admin.router import router as admin_router
+from app.auth import router as auth_router
+from app.auth.strategy import RevocableJWTStrategy
 from app.core.cache import create_cache
 from app.core.config import Settings, get_settings
 from app.core.database import create_engine, create_sessionmaker
@@ -15,6 +18,9 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.market.service import create_market_data
 from app.ops.router import router as ops_router
+from app.users.bootstrap import ensure_first_admin
+from app.users.email import create_email_sender
+from app.users.router import router as users_router
 
 DESCRIPTION = """
 Folio keeps an investment desk's portfolios, trades, positions and cash exact to the cent,
@@ -49,6 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.cache = cache
         app.state.market_data = create_market_data(settings, cache, app.state.sessionmaker)
+        app.state.email_sender = create_email_sender(settings)
+        app.state.jwt_strategy = RevocableJWTStrategy(
+            settings.secret_key, settings.access_token_lifetime_seconds, cache
+        )
+        await ensure_first_admin(app.state.sessionmaker, settings)
         try:
             yield
         finally:
@@ -73,4 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware, body_limit_for=body_limit(settings))
     app.include_router(ops_router)
+    app.include_router(auth_router.build_router(settings))
+    app.include_router(users_router)
+    app.include_router(admin_router)
     return app

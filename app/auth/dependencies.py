@@ -1,0 +1,90 @@
+"""Who is calling (cookie or bearer JWT) and whether they may: the access dependencies."""
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
+
+from app.auth.permissions import Permission, Role, has_permission
+from app.auth.strategy import RevocableJWTStrategy
+from app.core.errors import Forbidden, Unauthorized
+from app.users.manager import UserManagerDep
+from app.users.models import User
+
+AUTH_COOKIE = "folio_auth"
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/jwt/login", auto_error=False)
+cookie_scheme = APIKeyCookie(name=AUTH_COOKIE, auto_error=False)
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_token"
+    message = "The token is missing, expired, revoked, or its user is inactive."
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    message = "The X-CSRF-Token header must echo the csrftoken cookie."
+
+
+class PermissionDenied(Forbidden):
+    code = "permission_denied"
+    message = "Your role does not allow this."
+
+
+def jwt_strategy(request: Request) -> RevocableJWTStrategy:
+    strategy: RevocableJWTStrategy = request.app.state.jwt_strategy
+    return strategy
+
+
+async def current_user(
+    request: Request,
+    user_manager: UserManagerDep,
+    bearer: Annotated[str | None, Depends(bearer_scheme)],
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
+) -> User:
+    """The signed-in user, read again on every request so deactivation takes effect at once.
+
+    A bearer token wins over the cookie; only cookie-authenticated writes need CSRF.
+    """
+    token = bearer or cookie
+    if token is None:
+        raise InvalidCredentials(headers={"WWW-Authenticate": "Bearer"})
+    user = await jwt_strategy(request).read_token(token, user_manager)
+    if user is None or not user.is_active:
+        raise InvalidCredentials(headers={"WWW-Authenticate": "Bearer"})
+    if bearer is None and request.method not in SAFE_METHODS:
+        _check_csrf(request)
+    request.state.auth_token = token
+    return user
+
+
+def _check_csrf(request: Request) -> None:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    header = request.headers.get(CSRF_HEADER)
+    if not cookie or not header or not hmac.compare_digest(cookie, header):
+        raise CsrfFailed
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def effective_role(user: User) -> Role:
+    return Role.ADMIN if user.is_superuser else user.role
+
+
+def require(permission: Permission) -> Callable[[User], Awaitable[User]]:
+    """A dependency that lets the call through only if the user's role has `permission`."""
+
+    async def check_permission(user: CurrentUser) -> User:
+        if not has_permission(effective_role(user), permission):
+            raise PermissionDenied(details={"permission": permission.value})
+        return user
+
+    check_permission.required_permission = permission  # type: ignore[attr-defined]
+    return check_permission

@@ -1,0 +1,68 @@
+"""The permissions dictionary: what each role may do. Portfolio membership decides where."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PORTFOLIO_MANAGER = "portfolio_manager"
+    ANALYST = "analyst"
+    VIEWER = "viewer"
+
+
+class Permission(StrEnum):
+    PORTFOLIOS_CREATE = "portfolios:create"
+    PORTFOLIOS_READ = "portfolios:read"
+    PORTFOLIOS_UPDATE = "portfolios:update"
+    PORTFOLIOS_ARCHIVE = "portfolios:archive"
+    PORTFOLIOS_MEMBERS = "portfolios:members"
+    TRADES_CREATE = "trades:create"
+    TRADES_CANCEL = "trades:cancel"
+    CASH_CREATE = "cash:create"
+    MARKET_READ = "market:read"
+    MARKET_REFRESH = "market:refresh"
+    USERS_MANAGE = "users:manage"
+    AUDIT_READ = "audit:read"
+    JOBS_READ = "jobs:read"
+    ACCOUNT_SELF = "account:self"
+
+
+_MEMBER_READ = {
+    Permission.ACCOUNT_SELF,
+    Permission.PORTFOLIOS_READ,
+    Permission.MARKET_READ,
+    Permission.JOBS_READ,
+}
+_BOOKING = {Permission.TRADES_CREATE, Permission.CASH_CREATE}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.PORTFOLIO_MANAGER: frozenset(
+        _MEMBER_READ
+        | _BOOKING
+        | {
+            Permission.PORTFOLIOS_CREATE,
+            Permission.PORTFOLIOS_UPDATE,
+            Permission.PORTFOLIOS_ARCHIVE,
+            Permission.PORTFOLIOS_MEMBERS,
+            Permission.TRADES_CANCEL,
+            Permission.MARKET_REFRESH,
+        }
+    ),
+    Role.ANALYST: frozenset(_MEMBER_READ | _BOOKING),
+    Role.VIEWER: frozenset(_MEMBER_READ),
+}
+
+# Inside a portfolio, these need its PM (or an admin); the others need any membership.
+PM_ONLY: frozenset[Permission] = frozenset(
+    {
+        Permission.PORTFOLIOS_UPDATE,
+        Permission.PORTFOLIOS_ARCHIVE,
+        Permission.PORTFOLIOS_MEMBERS,
+        Permission.TRADES_CANCEL,
+    }
+)
+
+
+def has_permission(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]

@@ -1,0 +1,114 @@
+"""fastapi-users' user manager and database adapter, fitted to Folio's unit of work."""
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi_users import BaseUserManager, InvalidPasswordException, UUIDIDMixin
+from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
+from sqlalchemy.exc import IntegrityError
+
+from app.core.database import SessionDep
+from app.core.errors import Conflict, InvalidInput
+from app.users.email import EmailSender
+from app.users.models import User
+from app.users.schemas import UserCreate
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+    message = "That username is taken."
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    message = "That email belongs to another account."
+
+
+class InvalidPassword(InvalidInput):
+    code = "invalid_password"
+    message = "The password is not acceptable."
+
+
+class UserDatabase(SQLAlchemyUserDatabase[User, uuid.UUID]):
+    """Flushes instead of committing: the request's session dependency commits once."""
+
+    async def create(self, create_dict: dict[str, Any]) -> User:
+        return await self.create_user(User(**create_dict))
+
+    async def create_user(self, user: User) -> User:
+        await self._flush(user)
+        return user
+
+    async def update(self, user: User, update_dict: dict[str, Any]) -> User:
+        for key, value in update_dict.items():
+            setattr(user, key, value)
+        await self._flush(user)
+        return user
+
+    async def delete(self, user: User) -> None:
+        await self.session.delete(user)
+        await self.session.flush()
+
+    async def _flush(self, user: User) -> None:
+        try:
+            async with self.session.begin_nested():
+                self.session.add(user)
+        except IntegrityError as exc:
+            raise UsernameTaken(details={"username": user.username}) from exc
+
+
+class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
+    def __init__(self, user_db: UserDatabase, secret: str, email: EmailSender) -> None:
+        super().__init__(user_db)
+        self.reset_password_token_secret = secret
+        self.verification_token_secret = secret
+        self.email = email
+
+    async def validate_password(self, password: str, user: UserCreate | User) -> None:  # type: ignore[override]
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidPasswordException(
+                reason=f"The password must have at least {MIN_PASSWORD_LENGTH} characters."
+            )
+        lowered = password.lower()
+        names = (
+            str(getattr(user, "email", "") or "").lower().split("@")[0],
+            str(getattr(user, "username", "") or "").lower(),
+        )
+        if any(len(name) >= 3 and name in lowered for name in names):
+            raise InvalidPasswordException(
+                reason="The password must not contain your email or username."
+            )
+
+    async def on_after_forgot_password(
+        self, user: User, token: str, request: Request | None = None
+    ) -> None:
+        await self.email.send(
+            user.email,
+            "Reset your Folio password",
+            f"Use this token with POST /auth/reset-password within the hour: {token}",
+        )
+
+    async def on_after_request_verify(
+        self, user: User, token: str, request: Request | None = None
+    ) -> None:
+        await self.email.send(
+            user.email, "Verify your Folio email", f"Use this token with POST /auth/verify: {token}"
+        )
+
+
+async def get_user_db(session: SessionDep) -> AsyncIterator[UserDatabase]:
+    yield UserDatabase(session, User)
+
+
+async def get_user_manager(
+    request: Request, user_db: Annotated[UserDatabase, Depends(get_user_db)]
+) -> AsyncIterator[UserManager]:
+    state = request.app.state
+    yield UserManager(user_db, state.settings.secret_key, state.email_sender)
+
+
+UserManagerDep = Annotated[UserManager, Depends(get_user_manager)]
