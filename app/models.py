@@ -2,6 +2,7 @@
 
 from app.audit.models import AuditEvent
 from app.core.database import Base
+from app.market.models import Instrument, PriceBar, PriceCoverage
 from app.users.models import Team, User
 
-__all__ = ["AuditEvent", "Base", "Team", "User"]
+__all__ = ["AuditEvent", "Base", "Instrument", "PriceBar", "PriceCoverage", "Team", "User"]

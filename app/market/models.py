@@ -1,0 +1,61 @@
+"""Instruments, their stored daily bars, and the date ranges already asked of a vendor."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Date, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.database import Base, Timestamps, utcnow
+
+
+class Instrument(Timestamps, Base):
+    """A ticker the provider confirmed, kept so it is not asked again."""
+
+    __tablename__ = "instruments"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    ticker: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    exchange: Mapped[str | None] = mapped_column(String(32))
+    asset_type: Mapped[str | None] = mapped_column(String(32))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    description: Mapped[str | None] = mapped_column(Text)
+    first_price_date: Mapped[date | None] = mapped_column(Date)
+    last_price_date: Mapped[date | None] = mapped_column(Date)
+    provider: Mapped[str] = mapped_column(String(16))
+
+
+class PriceBar(Base):
+    """One instrument's daily bar; `close` is as traded, `adj_close` split/dividend adjusted."""
+
+    __tablename__ = "price_bars"
+
+    instrument_id: Mapped[int] = mapped_column(
+        ForeignKey("instruments.id", ondelete="CASCADE"), primary_key=True
+    )
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    open: Mapped[Decimal]
+    high: Mapped[Decimal]
+    low: Mapped[Decimal]
+    close: Mapped[Decimal]
+    adj_close: Mapped[Decimal]
+    volume: Mapped[int] = mapped_column(BigInteger)
+    dividend: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    split_factor: Mapped[Decimal] = mapped_column(default=Decimal(1))
+    provider: Mapped[str] = mapped_column(String(16))
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PriceCoverage(Base):
+    """A date range already fetched from a provider, bars or not (weekends, holidays)."""
+
+    __tablename__ = "price_coverage"
+
+    instrument_id: Mapped[int] = mapped_column(
+        ForeignKey("instruments.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    start_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    end_date: Mapped[date] = mapped_column(Date)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
