@@ -136,7 +136,7 @@ async def _clean_redis(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture
 async def client(app: FastAPI, db: AsyncConnection) -> AsyncIterator[AsyncClient]:
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as c:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="https://test") as c:
         yield c
 
 

@@ -2,8 +2,9 @@
 
 import typer
 
-from app.cli import db, serve
+from app.cli import db, serve, users
 
 cli = typer.Typer(help="Folio: an investment desk's back end.", no_args_is_help=True)
 cli.command()(serve.serve)
 cli.add_typer(db.app, name="db")
+cli.add_typer(users.app, name="user")

@@ -1,6 +1,7 @@
 """Domain exceptions and the one place that turns every error into Folio's JSON envelope."""
 
 import logging
+from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
@@ -133,10 +134,13 @@ def _ctx(error: dict[str, Any]) -> dict[str, Any]:
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     phrase = HTTPStatus(exc.status_code).phrase
-    if isinstance(exc.detail, str) and exc.detail != phrase:
-        code, message = exc.detail.lower(), exc.detail
-    elif isinstance(exc.detail, dict) and "code" in exc.detail:
-        code, message = str(exc.detail["code"]).lower(), str(exc.detail.get("reason", phrase))
+    detail = exc.detail.value if isinstance(exc.detail, Enum) else exc.detail
+    if isinstance(detail, dict) and "code" in detail:
+        code = detail["code"]
+        code = code.value if isinstance(code, Enum) else str(code)
+        code, message = code.lower(), str(detail.get("reason", phrase))
+    elif isinstance(detail, str) and detail != phrase:
+        code, message = detail.lower(), detail
     else:
         code, message = phrase.lower().replace(" ", "_").replace("-", "_"), phrase + "."
     return error_response(exc.status_code, code, message, None, getattr(exc, "headers", None))

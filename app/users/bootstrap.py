@@ -14,7 +14,7 @@ from app.users.service import create_user
 
 logger = logging.getLogger("folio.admin")
 
-EMBEDDED_ADMIN_EMAIL = "admin@folio.local"
+EMBEDDED_ADMIN_EMAIL = "admin@folio.example"
 
 
 async def ensure_first_admin(

@@ -1,7 +1,6 @@
 """fastapi-users' user manager and database adapter, fitted to Folio's unit of work."""
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -100,15 +99,15 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
         )
 
 
-async def get_user_db(session: SessionDep) -> AsyncIterator[UserDatabase]:
-    yield UserDatabase(session, User)
+async def get_user_db(session: SessionDep) -> UserDatabase:
+    return UserDatabase(session, User)
 
 
 async def get_user_manager(
     request: Request, user_db: Annotated[UserDatabase, Depends(get_user_db)]
-) -> AsyncIterator[UserManager]:
+) -> UserManager:
     state = request.app.state
-    yield UserManager(user_db, state.settings.secret_key, state.email_sender)
+    return UserManager(user_db, state.settings.secret_key, state.email_sender)
 
 
 UserManagerDep = Annotated[UserManager, Depends(get_user_manager)]

@@ -1,19 +1,22 @@
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from fastapi_users.schemas import CreateUpdateDictModel
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from app.auth.permissions import Role
 
-Username = Field(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
+Username = Annotated[
+    str, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
+]
 
 
 class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    email: EmailStr
+    email: str
     username: str
     full_name: str
     role: Role
@@ -46,7 +49,7 @@ class UserCreate(CreateUpdateDictModel):
 
     email: EmailStr
     password: str = Field(max_length=128)
-    username: str = Username
+    username: Username
     full_name: str = Field(default="", max_length=200)
 
 
@@ -59,7 +62,7 @@ class UserSelfUpdate(CreateUpdateDictModel):
 
     email: EmailStr | None = None
     password: str | None = Field(default=None, max_length=128)
-    username: str | None = Username
+    username: Username | None = None
     full_name: str | None = Field(default=None, max_length=200)
 
 

@@ -16,7 +16,7 @@ from app.core.errors import Conflict, NotFound
 from app.users.email import ConsoleEmailSender
 from app.users.manager import EmailTaken, InvalidPassword, UserDatabase, UserManager
 from app.users.models import Team, User
-from app.users.schemas import UserAdminUpdate, UserCreate
+from app.users.schemas import UserAdminUpdate
 
 AUDITED_FIELDS = ("email", "username", "full_name", "role", "team_id", "is_active", "approved_at")
 
@@ -86,11 +86,12 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     return user
 
 
-async def approve(session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
+async def approve(session: AsyncSession, actor: User | None, user_id: uuid.UUID) -> User:
+    """Approve an account; actor None means the command line."""
     user = await get_user(session, user_id)
     if user.approved_at is None:
         before = snapshot(user, AUDITED_FIELDS)
-        user.approved_at, user.approved_by = utcnow(), actor.id
+        user.approved_at, user.approved_by = utcnow(), actor.id if actor else None
         await session.flush()
         _audit(session, actor, "user.approve", user, before)
     return user
@@ -112,11 +113,11 @@ async def update(
 
 
 def _audit(
-    session: AsyncSession, actor: User, action: str, user: User, before: dict[str, Any]
+    session: AsyncSession, actor: User | None, action: str, user: User, before: dict[str, Any]
 ) -> None:
     record(
         session,
-        actor_id=actor.id,
+        actor_id=actor.id if actor else None,
         action=action,
         object_type="user",
         object_id=user.id,
@@ -172,14 +173,9 @@ async def create_user(
     manager = UserManager(user_db, "", ConsoleEmailSender())
     if await session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
         raise EmailTaken(details={"email": email})
-    try:
-        candidate = UserCreate(email=email, password=password, username=username)
-        await manager.validate_password(password, candidate)
-    except InvalidPasswordException as exc:
-        raise InvalidPassword(str(exc.reason)) from exc
     user = User(
         email=email,
-        hashed_password=manager.password_helper.hash(password),
+        hashed_password="",
         username=username,
         full_name=full_name,
         role=Role.ADMIN if superuser else role,
@@ -187,6 +183,11 @@ async def create_user(
         is_verified=True,
         approved_at=utcnow() if approved else None,
     )
+    try:
+        await manager.validate_password(password, user)
+    except InvalidPasswordException as exc:
+        raise InvalidPassword(str(exc.reason)) from exc
+    user.hashed_password = manager.password_helper.hash(password)
     await user_db.create_user(user)
     record(
         session,

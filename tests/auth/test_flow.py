@@ -1,0 +1,250 @@
+"""The sign-in journey of the dashboard (cookie + CSRF) and of curl (bearer)."""
+
+import uuid
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.permissions import Role
+from tests.factories import PASSWORD, bearer, make_user
+
+
+def login_form(email: str, password: str = PASSWORD) -> dict[str, str]:
+    return {"username": email, "password": password}
+
+
+async def test_register_pending_approve_then_cookie_and_bearer(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    registered = await client.post(
+        "/auth/register",
+        json={"email": "ada@desk.example", "password": PASSWORD, "username": "ada"},
+    )
+    assert registered.status_code == 201, registered.text
+    user_id = registered.json()["id"]
+    assert registered.json()["approved_at"] is None
+
+    pending = await client.post("/auth/cookie/login", data=login_form("ada@desk.example"))
+    assert pending.status_code == 403
+    assert pending.json()["error"]["code"] == "account_pending_approval"
+
+    admin = await make_user(session, Role.ADMIN)
+    approved = await client.post(
+        f"/admin/users/{user_id}/approve", headers=await bearer(app, admin)
+    )
+    assert approved.status_code == 200 and approved.json()["approved_by"] == str(admin.id)
+
+    login = await client.post("/auth/cookie/login", data=login_form("ada@desk.example"))
+    assert login.status_code == 204
+    set_cookie = login.headers.get_list("set-cookie")
+    auth_cookie = next(c for c in set_cookie if c.startswith("folio_auth="))
+    assert "HttpOnly" in auth_cookie and "SameSite=lax" in auth_cookie and "Secure" in auth_cookie
+    csrf_cookie = next(c for c in set_cookie if c.startswith("csrftoken="))
+    assert "HttpOnly" not in csrf_cookie
+    me = await client.get("/users/me")
+    assert me.status_code == 200 and me.json()["email"] == "ada@desk.example"
+
+    no_csrf = await client.patch("/users/me", json={"full_name": "Ada L"})
+    assert no_csrf.status_code == 403
+    assert no_csrf.json()["error"]["code"] == "csrf_failed"
+    wrong_csrf = await client.patch(
+        "/users/me", json={"full_name": "Ada L"}, headers={"X-CSRF-Token": "forged"}
+    )
+    assert wrong_csrf.status_code == 403
+    token = client.cookies["csrftoken"]
+    with_csrf = await client.patch(
+        "/users/me", json={"full_name": "Ada L"}, headers={"X-CSRF-Token": token}
+    )
+    assert with_csrf.status_code == 200 and with_csrf.json()["full_name"] == "Ada L"
+
+    client.cookies.clear()
+    jwt_login = await client.post("/auth/jwt/login", data=login_form("ada@desk.example"))
+    assert jwt_login.json()["token_type"] == "bearer"
+    headers = {"Authorization": f"Bearer {jwt_login.json()['access_token']}"}
+    by_bearer = await client.patch("/users/me", json={"full_name": "Ada B"}, headers=headers)
+    assert by_bearer.status_code == 200 and by_bearer.json()["full_name"] == "Ada B"
+
+
+async def test_wrong_password_is_refused_without_saying_which_part(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    user = await make_user(session)
+    wrong = await client.post("/auth/jwt/login", data=login_form(user.email, "not the password"))
+    unknown = await client.post("/auth/jwt/login", data=login_form("nobody@desk.example"))
+    assert wrong.status_code == unknown.status_code == 400
+    assert (
+        wrong.json()["error"]["code"] == unknown.json()["error"]["code"] == "login_bad_credentials"
+    )
+
+
+async def test_sixth_wrong_password_is_throttled(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    user = await make_user(session)
+    for _ in range(5):
+        response = await client.post("/auth/jwt/login", data=login_form(user.email, "wrong-pass"))
+        assert response.status_code == 400
+    sixth = await client.post("/auth/jwt/login", data=login_form(user.email, "wrong-pass"))
+    assert sixth.status_code == 429
+    assert sixth.json()["error"]["code"] == "login_throttled"
+    assert 0 < int(sixth.headers["Retry-After"]) <= 15 * 60
+    right_but_throttled = await client.post("/auth/jwt/login", data=login_form(user.email))
+    assert right_but_throttled.status_code == 429
+
+
+async def test_success_resets_the_account_counter(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    user = await make_user(session)
+    for _ in range(4):
+        await client.post("/auth/jwt/login", data=login_form(user.email, "wrong-pass"))
+    assert (await client.post("/auth/jwt/login", data=login_form(user.email))).status_code == 200
+    for _ in range(4):
+        response = await client.post("/auth/jwt/login", data=login_form(user.email, "wrong-pass"))
+        assert response.status_code == 400
+
+
+async def test_twenty_failures_from_one_address_block_it(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    users = [await make_user(session) for _ in range(5)]
+    for user in users:
+        for _ in range(4):
+            await client.post("/auth/jwt/login", data=login_form(user.email, "wrong-pass"))
+    other = await make_user(session)
+    response = await client.post("/auth/jwt/login", data=login_form(other.email))
+    assert response.status_code == 429
+
+
+async def test_deactivation_stops_existing_tokens(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    user, admin = await make_user(session), await make_user(session, Role.ADMIN)
+    login = await client.post("/auth/jwt/login", data=login_form(user.email))
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    assert (await client.get("/users/me", headers=headers)).status_code == 200
+    deactivated = await client.patch(
+        f"/admin/users/{user.id}", json={"is_active": False}, headers=await bearer(app, admin)
+    )
+    assert deactivated.json()["is_active"] is False
+    response = await client.get("/users/me", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_token"
+
+
+async def test_logout_revokes_the_bearer_token(client: AsyncClient, session: AsyncSession) -> None:
+    user = await make_user(session)
+    login = await client.post("/auth/jwt/login", data=login_form(user.email))
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    assert (await client.post("/auth/jwt/logout", headers=headers)).status_code == 204
+    assert (await client.get("/users/me", headers=headers)).status_code == 401
+
+
+async def test_logout_revokes_a_copied_cookie(client: AsyncClient, session: AsyncSession) -> None:
+    user = await make_user(session)
+    await client.post("/auth/cookie/login", data=login_form(user.email))
+    copied = {"folio_auth": client.cookies["folio_auth"]}
+    csrf = {"X-CSRF-Token": client.cookies["csrftoken"]}
+    assert (await client.post("/auth/cookie/logout", headers=csrf)).status_code == 204
+    client.cookies.clear()
+    client.cookies.update(copied)
+    assert (await client.get("/users/me")).status_code == 401
+
+
+async def test_tampered_and_expired_tokens_are_refused(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    import jwt as pyjwt
+
+    user = await make_user(session)
+    token = (await bearer(app, user))["Authorization"].split()[1]
+    header, payload, signature = token.split(".")
+    tampered = f"{header}.{payload}.{signature[:-2]}xx"
+    strategy = app.state.jwt_strategy
+    claims = strategy.claims(token)
+    expired = pyjwt.encode(claims | {"exp": 1}, strategy.encode_key, algorithm="HS256")
+    other_key = pyjwt.encode(claims, "another secret of the right length......", algorithm="HS256")
+    no_sig = pyjwt.encode(claims, None, algorithm="none")
+    for bad in (tampered, expired, other_key, no_sig, "garbage"):
+        response = await client.get("/users/me", headers={"Authorization": f"Bearer {bad}"})
+        assert response.status_code == 401, bad
+
+
+async def test_anonymous_gets_401_with_the_envelope(client: AsyncClient) -> None:
+    response = await client.get("/users/me")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_token"
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_no_response_contains_the_password_hash(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    admin = await make_user(session, Role.ADMIN)
+    headers = await bearer(app, admin)
+    bodies = [
+        (
+            await client.post(
+                "/auth/register",
+                json={"email": "grace@desk.example", "password": PASSWORD, "username": "grace"},
+            )
+        ).text,
+        (await client.get("/users/me", headers=headers)).text,
+        (await client.get("/admin/users", headers=headers)).text,
+        (await client.get("/admin/audit", headers=headers)).text,
+    ]
+    for body in bodies:
+        assert "hashed_password" not in body and "argon2" not in body
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("role", "admin"),
+        ("is_superuser", True),
+        ("is_active", False),
+        ("is_verified", True),
+        ("team_id", str(uuid.uuid4())),
+        ("approved_at", "2026-01-01T00:00:00Z"),
+    ],
+)
+async def test_users_cannot_raise_themselves(
+    client: AsyncClient, app: FastAPI, session: AsyncSession, field: str, value: object
+) -> None:
+    user = await make_user(session, Role.VIEWER)
+    headers = await bearer(app, user)
+    response = await client.patch("/users/me", json={field: value}, headers=headers)
+    assert response.status_code == 422
+    me = (await client.get("/users/me", headers=headers)).json()
+    assert me["role"] == "viewer" and me["is_superuser"] is False and me["team_id"] is None
+    assert me["is_active"] is True
+
+
+@pytest.mark.parametrize("field,value", [("role", "admin"), ("is_superuser", True)])
+async def test_registration_cannot_choose_privileges(
+    client: AsyncClient, field: str, value: object
+) -> None:
+    body = {"email": "eve@desk.example", "password": PASSWORD, "username": "eve", field: value}
+    response = await client.post("/auth/register", json=body)
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "password,why",
+    [("short", "length"), ("my name is grace2 ok", "username"), ("grace-at-desk-pw", "email")],
+)
+async def test_weak_passwords_are_refused(client: AsyncClient, password: str, why: str) -> None:
+    body = {"email": "grace@desk.example", "password": password, "username": "grace2"}
+    response = await client.post("/auth/register", json=body)
+    assert response.status_code == 400, why
+    assert response.json()["error"]["code"] == "register_invalid_password"
+
+
+async def test_duplicate_username_is_a_conflict(client: AsyncClient, session: AsyncSession) -> None:
+    user = await make_user(session)
+    body = {"email": "new@desk.example", "password": PASSWORD, "username": user.username}
+    response = await client.post("/auth/register", json=body)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "username_taken"

@@ -1,0 +1,52 @@
+"""Small builders for test data."""
+
+import itertools
+import uuid
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.permissions import Role
+from app.users.models import Team, User
+from app.users.service import create_user
+
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count()
+
+
+async def make_user(
+    session: AsyncSession,
+    role: Role = Role.ANALYST,
+    *,
+    approved: bool = True,
+    team: Team | None = None,
+    superuser: bool = False,
+) -> User:
+    n = f"{next(_counter)}{uuid.uuid4().hex[:6]}"
+    user = await create_user(
+        session,
+        email=f"user{n}@desk.example",
+        password=PASSWORD,
+        username=f"user{n}",
+        full_name=f"User {n}",
+        role=role,
+        superuser=superuser,
+        approved=approved,
+    )
+    if team is not None:
+        user.team_id = team.id
+    await session.commit()
+    return user
+
+
+async def make_team(session: AsyncSession, name: str | None = None) -> Team:
+    team = Team(name=name or f"Team {uuid.uuid4().hex[:8]}")
+    session.add(team)
+    await session.commit()
+    return team
+
+
+async def bearer(app: FastAPI, user: User) -> dict[str, str]:
+    """Authorization headers with a token our JWT strategy issued for user."""
+    token = await app.state.jwt_strategy.write_token(user)
+    return {"Authorization": f"Bearer {token}"}
