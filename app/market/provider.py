@@ -77,3 +77,15 @@ class MarketDataUnauthorized(DomainError):
     status_code = HTTPStatus.BAD_GATEWAY
     code = "market_data_unauthorized"
     message = "The market-data vendor refused Folio's key or plan."
+
+
+class VendorDataInvalid(MarketDataUnavailable):
+    message = "The market-data vendor sent data Folio refused; try again shortly."
+
+
+class VendorRateLimited(MarketDataUnavailable):
+    message = "Folio's allowance of market-data calls is spent for now; try again shortly."
+
+
+class CircuitOpen(MarketDataUnavailable):
+    message = "The market-data vendor is failing; Folio is not asking it for a short while."

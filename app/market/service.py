@@ -1,28 +1,505 @@
-"""Market data as the rest of Folio sees it: one provider behind one facade."""
+"""Market data as the rest of Folio sees it: one provider behind one facade.
 
+Reads go cache -> database -> vendor. Vendor calls pass a circuit breaker and (inside the
+vendor clients) a shared rate limiter, and concurrent misses share one call. When the
+vendor fails, the last value known is served marked stale; with none, MarketDataUnavailable.
+The facade commits its own writes of bars in its own sessions; `ensure_instrument` alone
+works in the caller's session.
+"""
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.cache import Cache
+from app.core.cache import Cache, CacheUnavailable, soft_get, soft_set
 from app.core.config import ProviderName, Settings
-from app.market.provider import MarketDataProvider
+from app.core.database import utcnow
+from app.core.errors import InvalidInput
+from app.market import store
+from app.market.calendar import close_time, last_final_date, new_york_date, next_close_due
+from app.market.flight import SingleFlight
+from app.market.guards import CircuitBreaker, RateLimiter
+from app.market.http import VendorHTTP
+from app.market.models import Instrument
+from app.market.polygon import PolygonProvider
+from app.market.provider import (
+    Bar,
+    MarketDataProvider,
+    MarketDataUnauthorized,
+    MarketDataUnavailable,
+    Quote,
+    TickerInfo,
+    UnknownTicker,
+)
 from app.market.simulated import SimulatedProvider
+from app.market.store import DateRange
+from app.market.tiingo import TiingoProvider
 from app.ops.schemas import Check
+
+logger = logging.getLogger("folio.market")
+
+T = TypeVar("T")
+TICKER = re.compile(r"[A-Z0-9][A-Z0-9.\-]{0,15}")
+MAX_QUOTES = 50
+LAST_CLOSE_LOOKBACK_DAYS = 10
+LAST_CLOSE_MIN_TTL_SECONDS = 60.0
+REFRESH_DAYS = 10
+
+MarketDataError = UnknownTicker | MarketDataUnavailable | MarketDataUnauthorized
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sourced:
+    """Which provider answered, when it did, and whether the answer is an older one."""
+
+    provider: str
+    fetched_at: datetime
+    stale: bool = False
+
+    @property
+    def age_seconds(self) -> float:
+        return max((datetime.now(UTC) - self.fetched_at).total_seconds(), 0.0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickerResult(Sourced):
+    info: TickerInfo
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuoteResult(Sourced):
+    quote: Quote
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseResult(Sourced):
+    ticker: str
+    bar: Bar
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BarsResult(Sourced):
+    ticker: str
+    items: list[Bar]
+
+
+class Cached(BaseModel, Generic[T]):
+    """A cache value as a person reads it in redis-cli: JSON, decimals as strings."""
+
+    provider: str
+    fetched_at: datetime
+    data: T
+
+
+CACHED_INFO = TypeAdapter(Cached[TickerInfo])
+CACHED_QUOTE = TypeAdapter(Cached[Quote])
+CACHED_BAR = TypeAdapter(Cached[Bar])
+
+
+def normalise(ticker: str) -> str:
+    """The ticker as Folio keys it (`brk.b ` -> `BRK.B`); a malformed one is unknown."""
+    clean = ticker.strip().upper()
+    if not TICKER.fullmatch(clean):
+        raise UnknownTicker(details={"ticker": ticker})
+    return clean
 
 
 class MarketData:
-    def __init__(self, provider: MarketDataProvider) -> None:
+    def __init__(
+        self,
+        provider: MarketDataProvider,
+        cache: Cache,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+    ) -> None:
         self.provider = provider
+        self.cache = cache
+        self.sessions = sessionmaker
+        self.settings = settings
+        self.breaker = CircuitBreaker(
+            provider.name, settings.circuit_failure_threshold, settings.circuit_cooldown_seconds
+        )
+        self.flight = SingleFlight(
+            cache, settings.market_lock_ttl_seconds, settings.market_lock_poll_seconds
+        )
 
     def health(self) -> Check:
-        return Check(status="up", backend=self.provider.name)
+        state = self.breaker.state
+        detail = f"circuit {state.replace('_', '-')}"
+        if self.provider.name == ProviderName.SIMULATED:
+            detail += "; simulated prices, not market data"
+        return Check(
+            status="down" if state == "open" else "up", backend=self.provider.name, detail=detail
+        )
 
     async def close(self) -> None:
         await self.provider.aclose()
+
+    async def ticker_info(self, ticker: str) -> TickerResult:
+        """Metadata: `ticker_metadata:<T>` in the cache, else the vendor, else the stored row."""
+        ticker = normalise(ticker)
+        try:
+            entry = await self._through_cache(
+                f"ticker_metadata:{ticker}",
+                CACHED_INFO,
+                self.settings.cache_ttl_metadata_seconds,
+                partial(self.provider.ticker_info, ticker),
+            )
+        except MarketDataUnavailable:
+            async with self.sessions() as session:
+                row = await store.instrument(session, ticker)
+            if row is None:
+                raise
+            return TickerResult(
+                info=store.info_of(row),
+                provider=row.provider,
+                fetched_at=row.updated_at,
+                stale=True,
+            )
+        return TickerResult(info=entry.data, provider=entry.provider, fetched_at=entry.fetched_at)
+
+    async def ensure_instrument(self, session: AsyncSession, ticker: str) -> Instrument:
+        """The instrument of `ticker` in the caller's session, asking the provider the first time.
+
+        Raises UnknownTicker when the provider does not know it. Only flushes.
+        """
+        ticker = normalise(ticker)
+        found = await store.instrument(session, ticker)
+        if found is not None:
+            return found
+        info = (await self.ticker_info(ticker)).info
+        await store.add_instrument(session, info, self.provider.name)
+        created = await store.instrument(session, ticker)
+        assert created is not None
+        return created
+
+    async def quote(self, ticker: str) -> QuoteResult:
+        """The latest price (`quote:<T>`, seconds); when the vendor fails, the last close, stale."""
+        ticker = normalise(ticker)
+        try:
+            entry = await self._through_cache(
+                f"quote:{ticker}",
+                CACHED_QUOTE,
+                self.settings.cache_ttl_quote_seconds,
+                partial(self.provider.latest_quote, ticker),
+            )
+        except MarketDataUnavailable:
+            last = await self._known_close(ticker)
+            if last is None:
+                raise
+            quote = Quote(ticker=ticker, price=last.bar.close, as_of=close_time(last.bar.date))
+            return QuoteResult(
+                quote=quote, provider=last.provider, fetched_at=last.fetched_at, stale=True
+            )
+        return QuoteResult(quote=entry.data, provider=entry.provider, fetched_at=entry.fetched_at)
+
+    async def quotes(self, tickers: Sequence[str]) -> dict[str, QuoteResult | MarketDataError]:
+        """Quotes of up to MAX_QUOTES tickers, asked concurrently; a ticker's error is its value."""
+        unique = list(dict.fromkeys(t.strip().upper() for t in tickers))
+        if len(unique) > MAX_QUOTES:
+            raise InvalidInput(
+                f"At most {MAX_QUOTES} tickers at a time.", details={"count": len(unique)}
+            )
+        answers = await asyncio.gather(*(self._quote_or_error(t) for t in unique))
+        return dict(zip(unique, answers, strict=True))
+
+    async def _quote_or_error(self, ticker: str) -> QuoteResult | MarketDataError:
+        try:
+            return await self.quote(ticker)
+        except (UnknownTicker, MarketDataUnavailable, MarketDataUnauthorized) as exc:
+            return exc
+
+    async def last_close(self, ticker: str) -> CloseResult:
+        """The latest final daily bar (`last_close:<T>`, kept until the next close is due)."""
+        ticker = normalise(ticker)
+        key = f"last_close:{ticker}"
+        entry = await self._read_cache(key, CACHED_BAR)
+        if entry is not None:
+            return CloseResult(
+                ticker=ticker, bar=entry.data, provider=entry.provider, fetched_at=entry.fetched_at
+            )
+        today = new_york_date(utcnow())
+        bars = await self.daily_bars(
+            ticker, today - timedelta(days=LAST_CLOSE_LOOKBACK_DAYS), today
+        )
+        if not bars.items:
+            raise MarketDataUnavailable(
+                "No recent close is known for this ticker.", details={"ticker": ticker}
+            )
+        last = CloseResult(
+            ticker=ticker,
+            bar=bars.items[-1],
+            provider=bars.provider,
+            fetched_at=bars.fetched_at,
+            stale=bars.stale,
+        )
+        if not last.stale:
+            cached = {"provider": last.provider, "fetched_at": last.fetched_at, "data": last.bar}
+            value = self._dump(CACHED_BAR, CACHED_BAR.validate_python(cached))
+            await soft_set(self.cache, key, value, self._close_ttl(last.bar))
+        return last
+
+    def _close_ttl(self, bar: Bar) -> float:
+        until_next = (next_close_due(bar.date) - utcnow()).total_seconds()
+        cap = self.settings.cache_ttl_last_close_max_seconds
+        return min(max(until_next, LAST_CLOSE_MIN_TTL_SECONDS), cap)
+
+    async def daily_bars(self, ticker: str, start: date, end: date) -> BarsResult:
+        """Bars from start to end: stored ones, and the missing final dates from the vendor."""
+        ticker = normalise(ticker)
+        if start > end:
+            raise InvalidInput("start is after end.", details={"start": start, "end": end})
+        instrument = await self._stored_instrument(ticker)
+        fetch_end = min(end, last_final_date(utcnow()))
+        if instrument is None:
+            return await self._unstored_bars(ticker, DateRange(start, fetch_end))
+        failure: MarketDataUnavailable | None = None
+        if start <= fetch_end:
+            try:
+                await self._fill(ticker, instrument, DateRange(start, fetch_end))
+            except MarketDataUnavailable as exc:
+                failure = exc
+        async with self.sessions() as session:
+            bars, fetched_at = await store.read_bars(
+                session, instrument, self.provider.name, start, end
+            )
+        if failure is not None and not bars:
+            raise failure
+        return BarsResult(
+            ticker=ticker,
+            items=bars,
+            provider=self.provider.name,
+            fetched_at=fetched_at or utcnow(),
+            stale=failure is not None,
+        )
+
+    async def refresh(self, ticker: str) -> BarsResult:
+        """Fetch the last REFRESH_DAYS of bars again (vendors correct them); drop cached prices."""
+        ticker = normalise(ticker)
+        today = new_york_date(utcnow())
+        window = DateRange(today - timedelta(days=REFRESH_DAYS), today)
+        instrument = await self._stored_instrument(ticker)
+        if instrument is None:
+            return await self._unstored_bars(ticker, window)
+        bars = await self.flight.run(
+            f"refresh:{ticker}", partial(self._refetch, ticker, instrument, window)
+        )
+        with contextlib.suppress(CacheUnavailable):
+            await self.cache.delete(f"quote:{ticker}", f"last_close:{ticker}")
+        return BarsResult(
+            ticker=ticker, items=bars, provider=self.provider.name, fetched_at=utcnow()
+        )
+
+    async def closes(
+        self, session: AsyncSession, instrument_ids: Sequence[int], start: date, end: date
+    ) -> dict[int, dict[date, Decimal]]:
+        """Stored closes by instrument and date, from the current provider (no vendor call)."""
+        return await store.closes(session, instrument_ids, self.provider.name, start, end)
+
+    async def latest_closes(
+        self, session: AsyncSession, instrument_ids: Sequence[int], as_of: date
+    ) -> dict[int, tuple[date, Decimal]]:
+        """Each instrument's latest stored close on or before `as_of`, with its date."""
+        return await store.latest_closes(session, instrument_ids, self.provider.name, as_of)
+
+    async def _through_cache(
+        self,
+        key: str,
+        adapter: TypeAdapter[Cached[T]],
+        ttl: float,
+        fetch: Callable[[], Awaitable[T]],
+    ) -> Cached[T]:
+        entry = await self._read_cache(key, adapter)
+        if entry is not None:
+            return entry
+        return await self.flight.run(key, partial(self._fill_cache, key, adapter, ttl, fetch))
+
+    async def _fill_cache(
+        self,
+        key: str,
+        adapter: TypeAdapter[Cached[T]],
+        ttl: float,
+        fetch: Callable[[], Awaitable[T]],
+    ) -> Cached[T]:
+        async with self.flight.shared_lock(key):
+            entry = await self._read_cache(key, adapter)  # another process may have filled it
+            if entry is not None:
+                return entry
+            value = await self._call(fetch)
+            entry = adapter.validate_python(
+                {"provider": self.provider.name, "fetched_at": utcnow(), "data": value}
+            )
+            await soft_set(self.cache, key, self._dump(adapter, entry), ttl)
+            return entry
+
+    async def _read_cache(self, key: str, adapter: TypeAdapter[Cached[T]]) -> Cached[T] | None:
+        raw = await soft_get(self.cache, key)
+        if raw is None:
+            return None
+        try:
+            return adapter.validate_json(raw)
+        except ValidationError:
+            logger.warning("unreadable cache value under %s ignored", key)
+            return None
+
+    @staticmethod
+    def _dump(adapter: TypeAdapter[Cached[T]], entry: Cached[T]) -> str:
+        return adapter.dump_json(entry).decode()
+
+    async def _call(self, fetch: Callable[[], Awaitable[T]]) -> T:
+        with self.breaker.guard():
+            return await fetch()
+
+    async def _known_close(self, ticker: str) -> CloseResult | None:
+        """The last close already known (cache, then database), for a stale answer."""
+        entry = await self._read_cache(f"last_close:{ticker}", CACHED_BAR)
+        if entry is not None:
+            return CloseResult(
+                ticker=ticker,
+                bar=entry.data,
+                provider=entry.provider,
+                fetched_at=entry.fetched_at,
+                stale=True,
+            )
+        async with self.sessions() as session:
+            latest = await store.latest_bar(session, ticker, self.provider.name)
+        if latest is None:
+            return None
+        bar, fetched_at = latest
+        return CloseResult(
+            ticker=ticker, bar=bar, provider=self.provider.name, fetched_at=fetched_at, stale=True
+        )
+
+    async def _stored_instrument(self, ticker: str) -> int | None:
+        """The stored instrument's id, created (after asking the provider) when missing.
+
+        None when another open transaction is inserting the same ticker (a request that
+        called `ensure_instrument` and then asks for bars): its row cannot be seen or
+        waited for without deadlock, so those bars are served without being stored.
+        """
+        async with self.sessions() as session:
+            found = await store.instrument_id(session, ticker)
+        if found is not None:
+            return found
+        info = (await self.ticker_info(ticker)).info
+        async with self.sessions() as session:
+            try:
+                await store.bounded_lock_wait(session)
+                await store.add_instrument(session, info, self.provider.name)
+                await session.commit()
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                    raise
+                logger.info("instrument %s is being created elsewhere; bars not stored", ticker)
+                return None
+            return await store.instrument_id(session, ticker)
+
+    async def _fill(self, ticker: str, instrument: int, wanted: DateRange) -> None:
+        for gap in await self._missing(instrument, wanted):
+            key = f"bars:{ticker}:{gap.start}:{gap.end}"
+            await self.flight.run(key, partial(self._fetch_gap, ticker, instrument, gap))
+
+    async def _missing(self, instrument: int, wanted: DateRange) -> list[DateRange]:
+        async with self.sessions() as session:
+            covered = await store.coverage(session, instrument, self.provider.name)
+        return store.gaps(wanted, covered)
+
+    async def _fetch_gap(self, ticker: str, instrument: int, gap: DateRange) -> None:
+        async with self.flight.shared_lock(f"bars:{ticker}"):
+            for part in await self._missing(instrument, gap):  # another process may have filled it
+                await self._refetch(ticker, instrument, part)
+
+    async def _refetch(self, ticker: str, instrument: int, window: DateRange) -> list[Bar]:
+        """Ask the vendor for the window, store its bars and record its final dates as covered."""
+        fetched = await self._call(
+            partial(self.provider.daily_bars, ticker, window.start, window.end)
+        )
+        bars = [bar for bar in fetched if window.start <= bar.date <= window.end]
+        final = min(window.end, last_final_date(utcnow()))
+        covered = DateRange(window.start, final) if window.start <= final else None
+        async with self.sessions() as session:
+            await store.save_bars(session, instrument, self.provider.name, bars, covered)
+            await session.commit()
+        return bars
+
+    async def _unstored_bars(self, ticker: str, window: DateRange) -> BarsResult:
+        bars: list[Bar] = []
+        if window.start <= window.end:
+            bars = await self.flight.run(
+                f"bars:{ticker}:{window.start}:{window.end}",
+                partial(self._call, partial(self.provider.daily_bars, ticker, *window)),
+            )
+        return BarsResult(
+            ticker=ticker, items=bars, provider=self.provider.name, fetched_at=utcnow()
+        )
 
 
 def create_market_data(
     settings: Settings, cache: Cache, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> MarketData:
-    if settings.selected_provider is not ProviderName.SIMULATED:
-        raise NotImplementedError("vendor providers arrive with the market-data clients")
-    return MarketData(SimulatedProvider())
+    return MarketData(create_provider(settings, cache), cache, sessionmaker, settings)
+
+
+def create_provider(settings: Settings, cache: Cache) -> MarketDataProvider:
+    match settings.selected_provider:
+        case ProviderName.TIINGO:
+            key = _required(settings.tiingo_api_key, "TIINGO_API_KEY", "tiingo")
+            return TiingoProvider(
+                _vendor_http(
+                    settings,
+                    cache,
+                    "tiingo",
+                    settings.tiingo_base_url,
+                    {"Authorization": f"Token {key}"},
+                    settings.tiingo_calls_per_minute,
+                )
+            )
+        case ProviderName.POLYGON:
+            key = _required(settings.polygon_api_key, "POLYGON_API_KEY", "polygon")
+            return PolygonProvider(
+                _vendor_http(
+                    settings,
+                    cache,
+                    "polygon",
+                    settings.polygon_base_url,
+                    {"Authorization": f"Bearer {key}"},
+                    settings.polygon_calls_per_minute,
+                )
+            )
+        case ProviderName.SIMULATED:
+            return SimulatedProvider()
+
+
+def _required(key: str | None, variable: str, provider: str) -> str:
+    if not key:
+        raise ValueError(f"{variable} must be set when MARKET_DATA_PROVIDER={provider}")
+    return key
+
+
+def _vendor_http(
+    settings: Settings,
+    cache: Cache,
+    vendor: str,
+    base_url: str,
+    auth: dict[str, str],
+    calls_per_window: int,
+) -> VendorHTTP:
+    client = httpx.AsyncClient(
+        base_url=base_url,
+        headers={**auth, "Accept": "application/json"},
+        timeout=httpx.Timeout(settings.vendor_timeout_seconds),
+    )
+    limiter = RateLimiter(cache, vendor, calls_per_window, settings.vendor_rate_window_seconds)
+    return VendorHTTP(vendor, client, limiter, settings)
