@@ -12,14 +12,12 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Generic, TypeVar
+from typing import TypeVar
 
-import httpx
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,22 +28,28 @@ from app.core.errors import InvalidInput
 from app.market import store
 from app.market.calendar import close_time, last_final_date, new_york_date, next_close_due
 from app.market.flight import SingleFlight
-from app.market.guards import CircuitBreaker, RateLimiter
-from app.market.http import VendorHTTP
+from app.market.guards import CircuitBreaker
 from app.market.models import Instrument
-from app.market.polygon import PolygonProvider
 from app.market.provider import (
     Bar,
     MarketDataProvider,
     MarketDataUnauthorized,
     MarketDataUnavailable,
     Quote,
-    TickerInfo,
     UnknownTicker,
 )
-from app.market.simulated import SimulatedProvider
+from app.market.results import (
+    CACHED_BAR,
+    CACHED_INFO,
+    CACHED_QUOTE,
+    BarsResult,
+    Cached,
+    CloseResult,
+    QuoteResult,
+    TickerResult,
+)
 from app.market.store import DateRange
-from app.market.tiingo import TiingoProvider
+from app.market.vendors import create_provider
 from app.ops.schemas import Check
 
 logger = logging.getLogger("folio.market")
@@ -58,54 +62,6 @@ LAST_CLOSE_MIN_TTL_SECONDS = 60.0
 REFRESH_DAYS = 10
 
 MarketDataError = UnknownTicker | MarketDataUnavailable | MarketDataUnauthorized
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Sourced:
-    """Which provider answered, when it did, and whether the answer is an older one."""
-
-    provider: str
-    fetched_at: datetime
-    stale: bool = False
-
-    @property
-    def age_seconds(self) -> float:
-        return max((datetime.now(UTC) - self.fetched_at).total_seconds(), 0.0)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TickerResult(Sourced):
-    info: TickerInfo
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QuoteResult(Sourced):
-    quote: Quote
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CloseResult(Sourced):
-    ticker: str
-    bar: Bar
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BarsResult(Sourced):
-    ticker: str
-    items: list[Bar]
-
-
-class Cached(BaseModel, Generic[T]):
-    """A cache value as a person reads it in redis-cli: JSON, decimals as strings."""
-
-    provider: str
-    fetched_at: datetime
-    data: T
-
-
-CACHED_INFO = TypeAdapter(Cached[TickerInfo])
-CACHED_QUOTE = TypeAdapter(Cached[Quote])
-CACHED_BAR = TypeAdapter(Cached[Bar])
 
 
 def normalise(ticker: str) -> str:
@@ -450,56 +406,3 @@ def create_market_data(
     settings: Settings, cache: Cache, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> MarketData:
     return MarketData(create_provider(settings, cache), cache, sessionmaker, settings)
-
-
-def create_provider(settings: Settings, cache: Cache) -> MarketDataProvider:
-    match settings.selected_provider:
-        case ProviderName.TIINGO:
-            key = _required(settings.tiingo_api_key, "TIINGO_API_KEY", "tiingo")
-            return TiingoProvider(
-                _vendor_http(
-                    settings,
-                    cache,
-                    "tiingo",
-                    settings.tiingo_base_url,
-                    {"Authorization": f"Token {key}"},
-                    settings.tiingo_calls_per_minute,
-                )
-            )
-        case ProviderName.POLYGON:
-            key = _required(settings.polygon_api_key, "POLYGON_API_KEY", "polygon")
-            return PolygonProvider(
-                _vendor_http(
-                    settings,
-                    cache,
-                    "polygon",
-                    settings.polygon_base_url,
-                    {"Authorization": f"Bearer {key}"},
-                    settings.polygon_calls_per_minute,
-                )
-            )
-        case ProviderName.SIMULATED:
-            return SimulatedProvider()
-
-
-def _required(key: str | None, variable: str, provider: str) -> str:
-    if not key:
-        raise ValueError(f"{variable} must be set when MARKET_DATA_PROVIDER={provider}")
-    return key
-
-
-def _vendor_http(
-    settings: Settings,
-    cache: Cache,
-    vendor: str,
-    base_url: str,
-    auth: dict[str, str],
-    calls_per_window: int,
-) -> VendorHTTP:
-    client = httpx.AsyncClient(
-        base_url=base_url,
-        headers={**auth, "Accept": "application/json"},
-        timeout=httpx.Timeout(settings.vendor_timeout_seconds),
-    )
-    limiter = RateLimiter(cache, vendor, calls_per_window, settings.vendor_rate_window_seconds)
-    return VendorHTTP(vendor, client, limiter, settings)
