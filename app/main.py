@@ -10,6 +10,7 @@ from fastapi_offline import FastAPIOffline
 from app.admin.router import router as admin_router
 from app.auth import router as auth_router
 from app.auth.strategy import RevocableJWTStrategy
+from app.cash.router import router as cash_router
 from app.core.cache import create_cache
 from app.core.config import Settings, get_settings
 from app.core.database import create_engine, create_sessionmaker
@@ -18,6 +19,9 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.market.service import create_market_data
 from app.ops.router import router as ops_router
+from app.portfolios.router import router as portfolios_router
+from app.positions.router import router as positions_router
+from app.trades.router import router as trades_router
 from app.users.bootstrap import ensure_first_admin
 from app.users.email import create_email_sender
 from app.users.router import router as users_router
@@ -87,4 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router.build_router(settings))
     app.include_router(users_router)
     app.include_router(admin_router)
+    app.include_router(portfolios_router)
+    app.include_router(trades_router)
+    app.include_router(cash_router)
+    app.include_router(positions_router)
     return app

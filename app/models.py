@@ -1,8 +1,27 @@
 """Every ORM model, imported once so Alembic and the mappers see the whole schema."""
 
 from app.audit.models import AuditEvent
+from app.cash.models import CashTransaction
 from app.core.database import Base
+from app.core.idempotency import IdempotencyKey
 from app.market.models import Instrument, PriceBar, PriceCoverage
+from app.portfolios.models import Portfolio, PortfolioMember
+from app.positions.models import Position
+from app.trades.models import Trade
 from app.users.models import Team, User
 
-__all__ = ["AuditEvent", "Base", "Instrument", "PriceBar", "PriceCoverage", "Team", "User"]
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "CashTransaction",
+    "IdempotencyKey",
+    "Instrument",
+    "Portfolio",
+    "PortfolioMember",
+    "Position",
+    "PriceBar",
+    "PriceCoverage",
+    "Team",
+    "Trade",
+    "User",
+]

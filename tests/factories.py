@@ -2,11 +2,13 @@
 
 import itertools
 import uuid
+from decimal import Decimal
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Role
+from app.portfolios.models import Portfolio
 from app.users.models import Team, User
 from app.users.service import create_user
 
@@ -50,3 +52,27 @@ async def bearer(app: FastAPI, user: User) -> dict[str, str]:
     """Authorization headers with a token our JWT strategy issued for user."""
     token = await app.state.jwt_strategy.write_token(user)
     return {"Authorization": f"Bearer {token}"}
+
+
+async def make_portfolio(
+    session: AsyncSession,
+    pm: User,
+    *,
+    team: Team | None = None,
+    cash: str = "0",
+    allow_short: bool = False,
+    allow_negative_cash: bool = False,
+) -> Portfolio:
+    n = uuid.uuid4().hex[:8]
+    portfolio = Portfolio(
+        slug=f"fund-{n}",
+        name=f"Fund {n}",
+        pm_id=pm.id,
+        team_id=team.id if team else None,
+        cash_balance=Decimal(cash),
+        allow_short=allow_short,
+        allow_negative_cash=allow_negative_cash,
+    )
+    session.add(portfolio)
+    await session.commit()
+    return portfolio

@@ -1,0 +1,40 @@
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.database import Base, Timestamps, UUIDPrimaryKey, utcnow
+
+
+class Portfolio(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "portfolios"
+
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    base_currency: Mapped[str] = mapped_column(String(3), default="USD")
+    pm_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), index=True
+    )
+    allow_short: Mapped[bool] = mapped_column(default=False)
+    allow_negative_cash: Mapped[bool] = mapped_column(default=False)
+    benchmark: Mapped[str] = mapped_column(String(16), default="SPY")
+    # The fold of cash transactions and trades, kept in the same transaction as each of them.
+    cash_balance: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    archived_at: Mapped[datetime | None]
+
+
+class PortfolioMember(Base):
+    __tablename__ = "portfolio_members"
+
+    portfolio_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("portfolios.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,114 @@
+"""Trades: book, list, read, cancel, and CSV import/export."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from app.auth.dependencies import CsrfFailed, CurrentUser, InvalidCredentials, PermissionDenied
+from app.auth.permissions import Permission
+from app.core.database import SessionDep
+from app.core.errors import responses
+from app.core.idempotency import (
+    IdempotencyKeyHeader,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    idempotent_post,
+)
+from app.core.pagination import Page, PageDep
+from app.market.provider import UnknownTickerInBooking
+from app.portfolios.dependencies import portfolio_access
+from app.portfolios.models import Portfolio
+from app.portfolios.service import PortfolioArchived, PortfolioNotFound
+from app.positions.fold import InsufficientQuantity
+from app.trades import booking
+from app.trades.models import Side, TradeStatus
+from app.trades.schemas import TradeCancel, TradeCreate, TradeRead
+
+router = APIRouter(
+    prefix="/portfolios/{slug}/trades",
+    tags=["trades"],
+    responses=responses(InvalidCredentials, PermissionDenied, CsrfFailed, PortfolioNotFound),
+)
+
+ForRead = Annotated[Portfolio, Depends(portfolio_access(Permission.PORTFOLIOS_READ))]
+ForBooking = Annotated[Portfolio, Depends(portfolio_access(Permission.TRADES_CREATE))]
+ForCancel = Annotated[Portfolio, Depends(portfolio_access(Permission.TRADES_CANCEL))]
+BOOKING_ERRORS = responses(
+    booking.InsufficientCash,
+    InsufficientQuantity,
+    PortfolioArchived,
+    UnknownTickerInBooking,
+    IdempotencyKeyReused,
+    IdempotencyKeyInFlight,
+    booking.DuplicateExternalId,
+)
+
+
+@router.get("", response_model=Page[TradeRead], summary="Trades, newest first")
+async def list_trades(
+    portfolio: ForRead,
+    session: SessionDep,
+    page: PageDep,
+    ticker: str | None = None,
+    side: Side | None = None,
+    status: TradeStatus | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Page[TradeRead]:
+    filters = {"ticker": ticker, "side": side, "status": status, "start": start, "end": end}
+    items, total = await booking.list_trades(
+        session, portfolio.id, filters, page.limit, page.offset
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post(
+    "",
+    response_model=TradeRead,
+    status_code=201,
+    responses=BOOKING_ERRORS,
+    summary="Book a trade (send an Idempotency-Key to retry safely)",
+)
+async def book_trade(
+    body: TradeCreate,
+    portfolio: ForBooking,
+    user: CurrentUser,
+    session: SessionDep,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    market = request.app.state.market_data
+    return await idempotent_post(
+        session,
+        user.id,
+        idempotency_key,
+        f"trade:{portfolio.id}",
+        body,
+        201,
+        lambda: booking.book(session, market, user, portfolio.id, body),
+    )
+
+
+@router.get("/{trade_id}", response_model=TradeRead, responses=responses(booking.TradeNotFound))
+async def read_trade(trade_id: int, portfolio: ForRead, session: SessionDep) -> TradeRead:
+    return await booking.get_trade(session, portfolio.id, trade_id)
+
+
+@router.post(
+    "/{trade_id}/cancel",
+    response_model=TradeRead,
+    responses=responses(
+        booking.TradeNotFound,
+        booking.TradeAlreadyCancelled,
+        booking.InsufficientCash,
+        InsufficientQuantity,
+        PortfolioArchived,
+    ),
+    summary="Cancel a trade (it stays visible, marked cancelled)",
+)
+async def cancel_trade(
+    trade_id: int, body: TradeCancel, portfolio: ForCancel, user: CurrentUser, session: SessionDep
+) -> TradeRead:
+    return await booking.cancel(session, user, portfolio.id, trade_id, body.reason)
