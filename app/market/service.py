@@ -18,7 +18,6 @@ from functools import partial
 from typing import TypeVar
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.cache import Cache, CacheUnavailable, soft_get, soft_set
@@ -82,7 +81,7 @@ class MarketData:
     ) -> None:
         self.provider = provider
         self.cache = cache
-        self.sessions = sessionmaker
+        self.sessions, self._own_engine = store.own_sessions(sessionmaker)
         self.settings = settings
         self.breaker = CircuitBreaker(
             provider.name, settings.circuit_failure_threshold, settings.circuit_cooldown_seconds
@@ -102,6 +101,8 @@ class MarketData:
 
     async def close(self) -> None:
         await self.provider.aclose()
+        if self._own_engine is not None:
+            await self._own_engine.dispose()
 
     async def ticker_info(self, ticker: str) -> TickerResult:
         """Metadata: `ticker_metadata:<T>` in the cache, else the vendor, else the stored row."""
@@ -217,19 +218,26 @@ class MarketData:
         ticker = normalise(ticker)
         if start > end:
             raise InvalidInput("start is after end.", details={"start": start, "end": end})
-        instrument = await self._stored_instrument(ticker)
         fetch_end = min(end, last_final_date(utcnow()))
-        if instrument is None:
+        try:
+            instrument = await self._stored_instrument(ticker)
+            return await self._stored_bars(ticker, instrument, DateRange(start, end), fetch_end)
+        except store.StorageBusy:
+            logger.info("storage of %s busy elsewhere; bars served without storing", ticker)
             return await self._unstored_bars(ticker, DateRange(start, fetch_end))
+
+    async def _stored_bars(
+        self, ticker: str, instrument: int, wanted: DateRange, fetch_end: date
+    ) -> BarsResult:
         failure: MarketDataUnavailable | None = None
-        if start <= fetch_end:
+        if wanted.start <= fetch_end:
             try:
-                await self._fill(ticker, instrument, DateRange(start, fetch_end))
+                await self._fill(ticker, instrument, DateRange(wanted.start, fetch_end))
             except MarketDataUnavailable as exc:
                 failure = exc
         async with self.sessions() as session:
             bars, fetched_at = await store.read_bars(
-                session, instrument, self.provider.name, start, end
+                session, instrument, self.provider.name, *wanted
             )
         if failure is not None and not bars:
             raise failure
@@ -246,12 +254,13 @@ class MarketData:
         ticker = normalise(ticker)
         today = new_york_date(utcnow())
         window = DateRange(today - timedelta(days=REFRESH_DAYS), today)
-        instrument = await self._stored_instrument(ticker)
-        if instrument is None:
+        try:
+            instrument = await self._stored_instrument(ticker)
+            bars = await self.flight.run(
+                f"refresh:{ticker}", partial(self._refetch, ticker, instrument, window)
+            )
+        except store.StorageBusy:
             return await self._unstored_bars(ticker, window)
-        bars = await self.flight.run(
-            f"refresh:{ticker}", partial(self._refetch, ticker, instrument, window)
-        )
         with contextlib.suppress(CacheUnavailable):
             await self.cache.delete(f"quote:{ticker}", f"last_close:{ticker}")
         return BarsResult(
@@ -338,29 +347,20 @@ class MarketData:
             ticker=ticker, bar=bar, provider=self.provider.name, fetched_at=fetched_at, stale=True
         )
 
-    async def _stored_instrument(self, ticker: str) -> int | None:
-        """The stored instrument's id, created (after asking the provider) when missing.
-
-        None when another open transaction is inserting the same ticker (a request that
-        called `ensure_instrument` and then asks for bars): its row cannot be seen or
-        waited for without deadlock, so those bars are served without being stored.
-        """
+    async def _stored_instrument(self, ticker: str) -> int:
+        """The stored instrument's id, created (after asking the provider) when missing."""
         async with self.sessions() as session:
             found = await store.instrument_id(session, ticker)
         if found is not None:
             return found
         info = (await self.ticker_info(ticker)).info
         async with self.sessions() as session:
-            try:
-                await store.bounded_lock_wait(session)
+            async with store.writing(session):
                 await store.add_instrument(session, info, self.provider.name)
                 await session.commit()
-            except DBAPIError as exc:
-                if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
-                    raise
-                logger.info("instrument %s is being created elsewhere; bars not stored", ticker)
-                return None
-            return await store.instrument_id(session, ticker)
+            created = await store.instrument_id(session, ticker)
+        assert created is not None
+        return created
 
     async def _fill(self, ticker: str, instrument: int, wanted: DateRange) -> None:
         for gap in await self._missing(instrument, wanted):
@@ -385,7 +385,7 @@ class MarketData:
         bars = [bar for bar in fetched if window.start <= bar.date <= window.end]
         final = min(window.end, last_final_date(utcnow()))
         covered = DateRange(window.start, final) if window.start <= final else None
-        async with self.sessions() as session:
+        async with self.sessions() as session, store.writing(session):
             await store.save_bars(session, instrument, self.provider.name, bars, covered)
             await session.commit()
         return bars

@@ -1,13 +1,21 @@
 """Stored market data: instruments, daily bars and the date ranges already fetched."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, delete, func, select, text
+from sqlalchemy import Insert, delete, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.core.database import utcnow
 from app.market.models import Instrument, PriceBar, PriceCoverage
@@ -17,6 +25,8 @@ from app.market.provider import Bar, TickerInfo
 BARS_PER_INSERT = 1000
 ONE_DAY = timedelta(days=1)
 LOCK_TIMEOUT_MS = 1000
+LOCK_NOT_AVAILABLE = "55P03"
+SQLITE_WRITE_WAIT_SECONDS = 0.2
 
 
 class DateRange(NamedTuple):
@@ -87,10 +97,53 @@ async def add_instrument(session: AsyncSession, info: TickerInfo, provider: str)
     await session.execute(statement.on_conflict_do_nothing(index_elements=["ticker"]))  # type: ignore[attr-defined]
 
 
-async def bounded_lock_wait(session: AsyncSession) -> None:
-    """Fail instead of waiting long for a row lock (PostgreSQL only; SQLite has none)."""
+def own_sessions(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> tuple[async_sessionmaker[AsyncSession], AsyncEngine | None]:
+    """The sessions MarketData keeps its bars with, and the engine it must dispose, if any.
+
+    On SQLite the app's engine begins every transaction with BEGIN IMMEDIATE, so a request
+    that has read anything holds the write lock while it waits for market data. MarketData
+    therefore gets its own engine there: reads never wait (WAL), writes give up after
+    SQLITE_WRITE_WAIT_SECONDS and the bars are served without being stored.
+    """
+    bind = sessionmaker.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+        return sessionmaker, None
+    engine = create_async_engine(bind.url, connect_args={"timeout": SQLITE_WRITE_WAIT_SECONDS})
+    event.listen(engine.sync_engine, "connect", _sqlite_foreign_keys)
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False), engine
+
+
+def _sqlite_foreign_keys(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class StorageBusy(Exception):
+    """Another open transaction holds what this write needs; waiting could deadlock."""
+
+
+@asynccontextmanager
+async def writing(session: AsyncSession) -> AsyncIterator[None]:
+    """A write that gives up quickly on a lock held elsewhere, raising StorageBusy.
+
+    The lock may belong to the very request that called MarketData (its transaction is
+    still open while it waits for the answer), so waiting for it would never end.
+    """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
+    try:
+        yield
+    except OperationalError as exc:
+        if "database is locked" not in str(exc.orig):
+            raise
+        raise StorageBusy from exc
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise StorageBusy from exc
 
 
 def info_of(row: Instrument) -> TickerInfo:

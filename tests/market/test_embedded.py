@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import httpx
 import respx
+from sqlalchemy import text
 
 from app.cli.db import upgrade_to_head
 from app.core.cache import MemoryCache
@@ -42,3 +43,26 @@ async def test_bars_are_stored_and_read_back_exactly_on_sqlite(
     assert prices.call_count == 1
     [bar] = result.items
     assert bar.close == Decimal(PRECISE) and bar.adj_close == Decimal("1234567.1")
+
+
+async def test_a_request_holding_the_sqlite_write_lock_does_not_stall_market_data(
+    tmp_sqlite_url: str,
+) -> None:
+    await asyncio.to_thread(upgrade_to_head, tmp_sqlite_url)
+    settings = market_settings(tmp_sqlite_url, redis_url=None, market_data_provider="simulated")
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    market = create_market_data(settings, MemoryCache(), sessionmaker)
+    try:
+        async with sessionmaker() as request_session:
+            await request_session.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the lock is held
+            async with asyncio.timeout(2):
+                result = await market.daily_bars("AAPL", date(2024, 1, 1), date(2024, 1, 10))
+            assert len(result.items) == 8
+        stored = await market.daily_bars("AAPL", date(2024, 1, 1), date(2024, 1, 10))
+        assert stored.items == result.items
+        async with sessionmaker() as session:
+            assert await session.scalar(text("SELECT count(*) FROM price_bars")) == 8
+    finally:
+        await market.close()
+        await engine.dispose()
