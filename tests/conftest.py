@@ -66,8 +66,7 @@ async def _admin(statement: str) -> None:
     await engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+def _migrated_database() -> Iterator[str]:
     name = f"folio_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
@@ -76,6 +75,25 @@ def database_url() -> Iterator[str]:
         yield url
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    yield from _migrated_database()
+
+
+@pytest.fixture
+def fresh_database_url() -> Iterator[str]:
+    """A database of the test's own, for work that must really commit (concurrency)."""
+    yield from _migrated_database()
+
+
+@pytest.fixture
+async def committed_app(fresh_database_url: str) -> AsyncIterator[FastAPI]:
+    """The app on its own database, every request committing for real."""
+    application = create_app(make_settings(database_url=fresh_database_url, redis_url=REDIS_URL))
+    async with LifespanManager(application):
+        yield application
 
 
 def make_settings(**overrides: object) -> Settings:
