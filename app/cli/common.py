@@ -21,7 +21,9 @@ def load_settings() -> Settings:
         return get_settings()
     except ValidationError as exc:
         for error in exc.errors():
-            typer.secho(f"Folio cannot start: {error['msg']}", fg="red", err=True)
+            name = ".".join(str(part) for part in error["loc"]).upper()
+            where = f"{name}: " if name else ""
+            typer.secho(f"Folio cannot start: {where}{error['msg']}", fg="red", err=True)
         raise typer.Exit(2) from exc
 
 
