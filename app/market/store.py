@@ -4,9 +4,10 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from decimal import Decimal as D
 from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, delete, event, func, select, text
+from sqlalchemy import Insert, String, cast, delete, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -247,23 +248,43 @@ _BAR_COLUMNS = (
 )
 
 
+# Decoding NUMERIC as text and building the Decimals here is about twice as fast for a
+# long range as the driver's binary decoding plus the column type's result processing.
+_PRICES_AS_TEXT = tuple(
+    cast(column, String)
+    for column in (
+        PriceBar.open,
+        PriceBar.high,
+        PriceBar.low,
+        PriceBar.close,
+        PriceBar.adj_close,
+        PriceBar.dividend,
+        PriceBar.split_factor,
+    )
+)
+
+
 async def read_bars(
     session: AsyncSession, instrument: int, provider: str, start: date, end: date
 ) -> tuple[list[Bar], datetime | None]:
     """Stored bars of the range, oldest first, and when the newest of them was fetched."""
+    where = (
+        PriceBar.instrument_id == instrument,
+        PriceBar.provider == provider,
+        PriceBar.date.between(start, end),
+    )
     rows = await session.execute(
-        select(*_BAR_COLUMNS, PriceBar.fetched_at)
-        .where(
-            PriceBar.instrument_id == instrument,
-            PriceBar.provider == provider,
-            PriceBar.date.between(start, end),
-        )
+        select(PriceBar.date, PriceBar.volume, *_PRICES_AS_TEXT)
+        .where(*where)
         .order_by(PriceBar.date)
     )
-    bars, newest = [], None
-    for *values, fetched_at in rows:
-        bars.append(Bar(*values))
-        newest = fetched_at if newest is None else max(newest, fetched_at)
+    bars = [
+        Bar(day, D(o), D(h), D(lo), D(c), D(adj), volume, D(div), D(split))
+        for day, volume, o, h, lo, c, adj, div, split in rows.tuples()
+    ]
+    newest = (
+        await session.scalar(select(func.max(PriceBar.fetched_at)).where(*where)) if bars else None
+    )
     return bars, newest
 
 
