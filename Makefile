@@ -22,12 +22,22 @@ lint: install
 	$(UV) run ruff format --check .
 	$(UV) run mypy app
 
+types: install
+	$(UV) run mypy app
+
 format: install
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
+# wrk drives the load when present; installed here when we may (root with apt-get).
 bench: install
-	$(UV) run python -m bench
+	@if ! command -v wrk >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
+	  echo "could not install wrk: the load comes from the slower httpx driver"; \
+	fi
+	$(UV) run python -m bench $(BENCH_ARGS)
 
 fuzz: install
 	$(UV) run pytest tests/fuzz --fuzz-examples=500 $(PYTEST_ARGS)

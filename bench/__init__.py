@@ -1,0 +1,1 @@
+"""Folio's benchmarks: `python -m bench` runs every module here and prints one table."""
