@@ -286,18 +286,22 @@ class MarketData:
         ttl: float,
         fetch: Callable[[], Awaitable[T]],
     ) -> Cached[T]:
-        entry = await self._read_cache(key, adapter)
-        if entry is not None:
-            return entry
-        return await self.flight.run(key, partial(self._fill_cache, key, adapter, ttl, fetch))
+        # Concurrent callers share even the cache read: a burst of requests for one key
+        # makes one Redis round trip, not one new connection each.
+        return await self.flight.run(
+            key, partial(self._cached_or_fetched, key, adapter, ttl, fetch)
+        )
 
-    async def _fill_cache(
+    async def _cached_or_fetched(
         self,
         key: str,
         adapter: TypeAdapter[Cached[T]],
         ttl: float,
         fetch: Callable[[], Awaitable[T]],
     ) -> Cached[T]:
+        entry = await self._read_cache(key, adapter)
+        if entry is not None:
+            return entry
         async with self.flight.shared_lock(key):
             entry = await self._read_cache(key, adapter)  # another process may have filled it
             if entry is not None:

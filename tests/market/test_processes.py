@@ -77,4 +77,4 @@ async def test_cold_requests_in_two_processes_make_one_vendor_call_each(
     outputs = await asyncio.gather(*(w.communicate(b"go\n") for w in workers))
     assert [out.strip() for out, _ in outputs] == [b"100", b"100"]
     assert [w.returncode for w in workers] == [0, 0]
-    assert fake_tiingo.calls == {path: 1 for path in BODIES}
+    assert fake_tiingo.calls == {path: 1 for path in BODIES}, fake_tiingo.calls
