@@ -4,10 +4,9 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from decimal import Decimal as D
 from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, String, cast, delete, event, func, select, text
+from sqlalchemy import String, cast, delete, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -82,7 +81,7 @@ async def instrument(session: AsyncSession, ticker: str) -> Instrument | None:
 async def add_instrument(session: AsyncSession, info: TickerInfo, provider: str) -> None:
     """Insert the instrument unless a concurrent transaction already did."""
     now = utcnow()
-    statement: Insert = _insert(session, Instrument).values(
+    statement = _insert(session, Instrument).values(
         ticker=info.ticker,
         name=info.name[:200],
         exchange=info.exchange,
@@ -95,7 +94,7 @@ async def add_instrument(session: AsyncSession, info: TickerInfo, provider: str)
         created_at=now,
         updated_at=now,
     )
-    await session.execute(statement.on_conflict_do_nothing(index_elements=["ticker"]))  # type: ignore[attr-defined]
+    await session.execute(statement.on_conflict_do_nothing(index_elements=["ticker"]))
 
 
 def own_sessions(
@@ -279,7 +278,17 @@ async def read_bars(
         .order_by(PriceBar.date)
     )
     bars = [
-        Bar(day, D(o), D(h), D(lo), D(c), D(adj), volume, D(div), D(split))
+        Bar(
+            date=day,
+            open=Decimal(o),
+            high=Decimal(h),
+            low=Decimal(lo),
+            close=Decimal(c),
+            adj_close=Decimal(adj),
+            volume=volume,
+            dividend=Decimal(div),
+            split_factor=Decimal(split),
+        )
         for day, volume, o, h, lo, c, adj, div, split in rows.tuples()
     ]
     newest = (
