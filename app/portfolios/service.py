@@ -237,7 +237,7 @@ async def add_member(
             actor_id=actor.id,
             action="portfolio.member_add",
             object_type="membership",
-            object_id=f"{portfolio.id}:{user_id}",
+            object_id=user_id,
             portfolio_id=portfolio.id,
             after={"user_id": str(user_id)},
         )
@@ -257,7 +257,7 @@ async def remove_member(
         actor_id=actor.id,
         action="portfolio.member_remove",
         object_type="membership",
-        object_id=f"{portfolio.id}:{user_id}",
+        object_id=user_id,
         portfolio_id=portfolio.id,
         before={"user_id": str(user_id)},
     )

@@ -25,7 +25,8 @@ def expected(endpoint: Endpoint, permission: Permission, user: User, *, member: 
 
 def matches(outcome: object, response: Response) -> bool:
     if outcome == "allowed":
-        body = response.json() if response.content else None
+        is_json = response.headers.get("content-type", "").startswith("application/json")
+        body = response.json() if is_json else None
         code = body.get("error", {}).get("code") if isinstance(body, dict) else None
         return response.status_code not in (401, 403) and code != "portfolio_not_found"
     if outcome == 404:
