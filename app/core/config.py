@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     cache_ttl_metadata_seconds: int = Field(default=86_400, ge=1)
     cache_ttl_quote_seconds: int = Field(default=15, ge=1)
     cache_ttl_last_close_max_seconds: int = Field(default=86_400, ge=1)
+    cache_ttl_stale_seconds: int = Field(default=604_800, ge=1)
 
     first_superuser_email: str | None = None
     first_superuser_password: str | None = None

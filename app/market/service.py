@@ -105,16 +105,21 @@ class MarketData:
             await self._own_engine.dispose()
 
     async def ticker_info(self, ticker: str) -> TickerResult:
-        """Metadata: `ticker_metadata:<T>` in the cache, else the vendor, else the stored row."""
+        """Metadata: `ticker_metadata:<T>`, else the vendor, else a stale copy or stored row."""
         ticker = normalise(ticker)
+        key = f"ticker_metadata:{ticker}"
         try:
             entry = await self._through_cache(
-                f"ticker_metadata:{ticker}",
+                key,
                 CACHED_INFO,
                 self.settings.cache_ttl_metadata_seconds,
                 partial(self.provider.ticker_info, ticker),
             )
         except MarketDataUnavailable:
+            if (copy := await self._stale_copy(key, CACHED_INFO)) is not None:
+                return TickerResult(
+                    info=copy.data, provider=copy.provider, fetched_at=copy.fetched_at, stale=True
+                )
             async with self.sessions() as session:
                 row = await store.instrument(session, ticker)
             if row is None:
@@ -143,16 +148,21 @@ class MarketData:
         return created
 
     async def quote(self, ticker: str) -> QuoteResult:
-        """The latest price (`quote:<T>`, seconds); when the vendor fails, the last close, stale."""
+        """The latest price (`quote:<T>`, seconds); when the vendor fails, the last one known."""
         ticker = normalise(ticker)
+        key = f"quote:{ticker}"
         try:
             entry = await self._through_cache(
-                f"quote:{ticker}",
+                key,
                 CACHED_QUOTE,
                 self.settings.cache_ttl_quote_seconds,
                 partial(self.provider.latest_quote, ticker),
             )
         except MarketDataUnavailable:
+            if (copy := await self._stale_copy(key, CACHED_QUOTE)) is not None:
+                return QuoteResult(
+                    quote=copy.data, provider=copy.provider, fetched_at=copy.fetched_at, stale=True
+                )
             last = await self._known_close(ticker)
             if last is None:
                 raise
@@ -310,8 +320,16 @@ class MarketData:
             entry = adapter.validate_python(
                 {"provider": self.provider.name, "fetched_at": utcnow(), "data": value}
             )
-            await soft_set(self.cache, key, self._dump(adapter, entry), ttl)
+            value_json = self._dump(adapter, entry)
+            await soft_set(self.cache, key, value_json, ttl)
+            await soft_set(
+                self.cache, f"stale:{key}", value_json, self.settings.cache_ttl_stale_seconds
+            )
             return entry
+
+    async def _stale_copy(self, key: str, adapter: TypeAdapter[Cached[T]]) -> Cached[T] | None:
+        """The last value fetched for `key`, kept longer than its TTL to be served stale."""
+        return await self._read_cache(f"stale:{key}", adapter)
 
     async def _read_cache(self, key: str, adapter: TypeAdapter[Cached[T]]) -> Cached[T] | None:
         raw = await soft_get(self.cache, key)

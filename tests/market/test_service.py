@@ -228,6 +228,31 @@ async def test_vendor_failure_serves_the_last_close_as_a_stale_quote(
     assert quote.age_seconds >= 0 and quote.provider == "tiingo"
 
 
+async def test_an_expired_quote_is_served_stale_when_the_vendor_fails(
+    build: MarketFactory, vendor: respx.MockRouter, cache: RedisCache
+) -> None:
+    route = vendor.get(IEX).mock(return_value=ok("tiingo/tiingo_iex.json"))
+    market = build(cache_ttl_stale_seconds=3600)
+    fresh = await market.quote("AAPL")
+    assert 3500 < await cache.client.ttl("stale:quote:AAPL") <= 3600
+    await cache.client.delete("quote:AAPL")  # its few seconds are over
+    route.mock(return_value=httpx.Response(500))
+    stale = await market.quote("AAPL")
+    assert stale.stale and stale.quote == fresh.quote and stale.fetched_at == fresh.fetched_at
+
+
+async def test_expired_metadata_is_served_stale_when_the_vendor_fails(
+    build: MarketFactory, vendor: respx.MockRouter, cache: RedisCache
+) -> None:
+    route = vendor.get(META).mock(return_value=ok("tiingo/tiingo_meta.json"))
+    market = build()
+    await market.ticker_info("GOOGL")
+    await cache.client.delete("ticker_metadata:GOOGL")
+    route.mock(return_value=httpx.Response(503))
+    result = await market.ticker_info("GOOGL")
+    assert result.stale and result.info.exchange == "NASDAQ"
+
+
 async def test_vendor_failure_serves_the_stored_instrument_as_stale_metadata(
     build: MarketFactory, vendor: respx.MockRouter, googl: respx.Route, cache: RedisCache
 ) -> None:
