@@ -65,5 +65,7 @@ def test_check_notices_a_schema_the_models_do_not_have(fresh_postgres_url: str) 
         command.check(alembic_config(fresh_postgres_url))
 
 
-def test_sqlite_migrates_up_and_down(tmp_path: Path) -> None:
-    _upgrade_downgrade_upgrade(f"sqlite+aiosqlite:///{tmp_path / 'folio.db'}")
+def test_sqlite_migrates_up_and_down_and_matches_the_models(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'folio.db'}"
+    _upgrade_downgrade_upgrade(url)
+    command.check(alembic_config(url))
