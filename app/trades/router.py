@@ -3,13 +3,13 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.auth.dependencies import CsrfFailed, CurrentUser, InvalidCredentials, PermissionDenied
 from app.auth.permissions import Permission
 from app.core.database import SessionDep
-from app.core.errors import responses
+from app.core.errors import PayloadTooLarge, responses
 from app.core.idempotency import (
     IdempotencyKeyHeader,
     IdempotencyKeyInFlight,
@@ -17,14 +17,14 @@ from app.core.idempotency import (
     idempotent_post,
 )
 from app.core.pagination import Page, PageDep
-from app.market.provider import UnknownTickerInBooking
+from app.market.provider import MarketDataUnavailable, UnknownTickerInBooking
 from app.portfolios.dependencies import portfolio_access
 from app.portfolios.models import Portfolio
 from app.portfolios.service import PortfolioArchived, PortfolioNotFound
 from app.positions.fold import InsufficientQuantity
-from app.trades import booking
+from app.trades import booking, csv_io
 from app.trades.models import Side, TradeStatus
-from app.trades.schemas import TradeCancel, TradeCreate, TradeRead
+from app.trades.schemas import ImportResult, TradeCancel, TradeCreate, TradeRead
 
 router = APIRouter(
     prefix="/portfolios/{slug}/trades",
@@ -88,6 +88,54 @@ async def book_trade(
         body,
         201,
         lambda: booking.book(session, market, user, portfolio.id, body),
+    )
+
+
+@router.post(
+    "/import",
+    response_model=ImportResult,
+    status_code=201,
+    responses=responses(
+        csv_io.InvalidCsv,
+        booking.InsufficientCash,
+        InsufficientQuantity,
+        PortfolioArchived,
+        PayloadTooLarge,
+        MarketDataUnavailable,
+    ),
+    summary="Import trades from CSV: every row is booked, or none",
+    description=(
+        "Columns (any order, case-insensitive, aliases in brackets): trade_date (date), "
+        "ticker (symbol), side (action, type; buy/sell or b/s), quantity (qty, shares), "
+        "price, and optionally fees (fee, commission), notes (note, memo), external_id (id). "
+        "Dates are YYYY-MM-DD. A file with any bad row books nothing: 422 `invalid_csv` lists "
+        "the rows (the header is row 1) and why. Up to 20 MB."
+    ),
+)
+async def import_trades(
+    portfolio: ForBooking,
+    user: CurrentUser,
+    session: SessionDep,
+    request: Request,
+    file: UploadFile = File(description="A CSV file of trades, UTF-8"),
+) -> ImportResult:
+    data = await file.read()
+    market = request.app.state.market_data
+    return await csv_io.import_csv(session, market, user, portfolio.id, data)
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "The booked trades as CSV"}},
+    summary="Export booked trades as CSV, oldest first (the columns import reads)",
+)
+async def export_trades(portfolio: ForRead, request: Request) -> StreamingResponse:
+    filename = f"{portfolio.slug}-trades.csv"
+    return StreamingResponse(
+        csv_io.stream_export(request.app.state.sessionmaker, portfolio.id),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
