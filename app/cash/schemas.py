@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.cash.models import CashType
 from app.core.pagination import Page
+from app.core.schemas import DecimalString
 from app.portfolios.schemas import Ticker
 from app.trades.schemas import MAX_AMOUNT, TradeDate
 
@@ -43,7 +44,7 @@ class CashCreate(BaseModel):
 class CashRead(BaseModel):
     id: int
     type: CashType
-    amount: Decimal
+    amount: DecimalString
     date: date
     note: str
     ticker: str | None
@@ -52,4 +53,4 @@ class CashRead(BaseModel):
 
 
 class CashPage(Page[CashRead]):
-    balance: Decimal
+    balance: DecimalString

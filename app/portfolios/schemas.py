@@ -1,9 +1,10 @@
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.core.schemas import DecimalString
 
 Slug = Annotated[
     str, StringConstraints(min_length=1, max_length=80, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -68,7 +69,7 @@ class PortfolioRead(BaseModel):
     allow_short: bool
     allow_negative_cash: bool
     benchmark: str
-    cash_balance: Decimal
+    cash_balance: DecimalString
     archived_at: datetime | None
     created_at: datetime
 

@@ -1,13 +1,14 @@
 from datetime import date
-from decimal import Decimal
 
 from pydantic import BaseModel
+
+from app.core.schemas import DecimalString
 
 
 class PositionRead(BaseModel):
     ticker: str
-    quantity: Decimal
-    average_cost: Decimal
-    cost_basis: Decimal
-    realized_pnl: Decimal
+    quantity: DecimalString
+    average_cost: DecimalString
+    cost_basis: DecimalString
+    realized_pnl: DecimalString
     opened_on: date | None

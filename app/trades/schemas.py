@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.core.schemas import DecimalString
 from app.portfolios.schemas import Ticker
 from app.trades.models import Side, TradeStatus
 
@@ -63,9 +64,9 @@ class TradeRead(BaseModel):
     id: int
     ticker: str
     side: Side
-    quantity: Decimal
-    price: Decimal
-    fees: Decimal
+    quantity: DecimalString
+    price: DecimalString
+    fees: DecimalString
     trade_date: date
     notes: str
     external_id: str | None
