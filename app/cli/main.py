@@ -2,9 +2,10 @@
 
 import typer
 
-from app.cli import db, serve, users
+from app.cli import db, serve, trades, users
 
 cli = typer.Typer(help="Folio: an investment desk's back end.", no_args_is_help=True)
 cli.command()(serve.serve)
 cli.add_typer(db.app, name="db")
 cli.add_typer(users.app, name="user")
+cli.add_typer(trades.app, name="trades")
