@@ -1,5 +1,6 @@
 """Every ORM model, imported once so Alembic and the mappers see the whole schema."""
 
+from app.analytics.models import PortfolioNav
 from app.audit.models import AuditEvent
 from app.cash.models import CashTransaction
 from app.core.database import Base
@@ -18,6 +19,7 @@ __all__ = [
     "Instrument",
     "Portfolio",
     "PortfolioMember",
+    "PortfolioNav",
     "Position",
     "PriceBar",
     "PriceCoverage",

@@ -41,6 +41,7 @@ async def record_cash(
     session.add(row)
     await session.flush()
     portfolio.cash_balance = balance
+    portfolio.invalidate_nav(data.date)
     record(
         session,
         actor_id=user.id,

@@ -1,8 +1,8 @@
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -25,6 +25,17 @@ class Portfolio(UUIDPrimaryKey, Timestamps, Base):
     # The fold of cash transactions and trades, kept in the same transaction as each of them.
     cash_balance: Mapped[Decimal] = mapped_column(default=Decimal(0))
     archived_at: Mapped[datetime | None]
+    # The stored NAV series (analytics) holds up to this date; every change of trades or
+    # cash bumps the version, so a recomputation that raced one is not saved as valid.
+    nav_valid_through: Mapped[date | None] = mapped_column(Date)
+    nav_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    nav_priced_at: Mapped[datetime | None]
+
+    def invalidate_nav(self, day: date) -> None:
+        """The NAV series is stale from `day` on; call with the row locked."""
+        self.nav_version += 1
+        if self.nav_valid_through is not None and self.nav_valid_through >= day:
+            self.nav_valid_through = day - timedelta(days=1)
 
 
 class PortfolioMember(Base):

@@ -98,6 +98,7 @@ async def book(
         session, portfolio_id, instrument.id, fill, allow_short=portfolio.allow_short
     )
     portfolio.cash_balance = balance
+    portfolio.invalidate_nav(data.trade_date)
     record(
         session,
         actor_id=user.id,
@@ -132,6 +133,7 @@ async def cancel(
     balance = portfolio.cash_balance - fill_of(trade).cash_effect
     check_cash(portfolio, balance)
     portfolio.cash_balance = balance
+    portfolio.invalidate_nav(trade.trade_date)
     record(
         session,
         actor_id=user.id,
