@@ -91,7 +91,10 @@ def fresh_database_url() -> Iterator[str]:
 @pytest.fixture
 async def committed_app(fresh_database_url: str) -> AsyncIterator[FastAPI]:
     """The app on its own database, every request committing for real."""
-    application = create_app(make_settings(database_url=fresh_database_url, redis_url=REDIS_URL))
+    settings = make_settings(
+        database_url=fresh_database_url, redis_url=REDIS_URL, db_pool_timeout=60
+    )
+    application = create_app(settings)
     async with LifespanManager(application):
         yield application
 
