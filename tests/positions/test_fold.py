@@ -26,7 +26,9 @@ def test_buys_average_their_cost_including_fees() -> None:
 
 
 def test_a_sell_realises_against_the_average_and_keeps_it() -> None:
-    h = fold([buy("10", "100", "1"), buy("10", "110", "1"), sell("5", "120", "2")], allow_short=False)
+    h = fold(
+        [buy("10", "100", "1"), buy("10", "110", "1"), sell("5", "120", "2")], allow_short=False
+    )
     # avg 105.1: realised (120 - 105.1) * 5 - 2 = 72.5; basis 2102 - 525.5 = 1576.5
     assert h.realized_pnl == D("72.5")
     assert h.cost_basis == D("1576.5")
