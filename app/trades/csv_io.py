@@ -428,6 +428,7 @@ async def import_csv(
     ids = await _insert(session, user, portfolio_id, rows, instruments, progress)
     await _save_positions(session, portfolio_id, holdings)
     portfolio.cash_balance = balance
+    portfolio.invalidate_nav(min(row.trade_date for row in rows))
     result = ImportResult(booked=len(ids), first_trade_id=ids[0], last_trade_id=ids[-1])
     _audit(session, user, portfolio, result)
     await session.flush()
