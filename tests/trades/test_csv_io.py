@@ -397,3 +397,22 @@ async def test_a_viewer_may_export_but_not_import_and_an_outsider_sees_nothing(
     hidden = await client.get(f"/portfolios/{portfolio.slug}/trades/export", headers=as_outsider)
     assert hidden.status_code == 404
     assert (await client.post(f"/portfolios/{portfolio.slug}/trades/import")).status_code == 401
+
+
+async def test_a_file_over_the_upload_limit_is_refused_before_it_is_read(
+    client: AsyncClient, desk: Desk, app: FastAPI
+) -> None:
+    portfolio, headers, _ = desk
+    too_big = b"x" * (app.state.settings.max_upload_bytes + 1)
+    response = await upload(client, portfolio.slug, headers, too_big)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_the_routes_are_documented(client: AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    imported = paths["/portfolios/{slug}/trades/import"]["post"]
+    assert {"201", "409", "413", "422"} <= set(imported["responses"])
+    assert "multipart/form-data" in imported["requestBody"]["content"]
+    exported = paths["/portfolios/{slug}/trades/export"]["get"]
+    assert "text/csv" in exported["responses"]["200"]["content"]
