@@ -1,29 +1,24 @@
 """Trades as CSV: import a whole file in one transaction, or nothing; export booked trades.
 
-Every row is validated before any is booked. Rows are numbered as a spreadsheet numbers
-them: the header is row 1, the first trade row 2. A valid file is inserted in bulk, each
-affected instrument's whole history re-folded once, and the cash moved once.
+Every row is validated (csv_rows) before any is booked. A valid file is inserted in bulk,
+each affected instrument's whole history re-folded once, and the cash moved once.
 """
 
 import csv
-import gc
 import io
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar
+from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.service import record
 from app.core.database import utcnow
-from app.core.errors import InvalidInput
 from app.market.models import Instrument
 from app.market.provider import UnknownTicker
 from app.market.service import MarketData
@@ -33,204 +28,17 @@ from app.positions import service as positions
 from app.positions.fold import Fill, Holding, InsufficientQuantity, fold
 from app.positions.models import Position
 from app.trades.booking import check_cash
+from app.trades.csv_rows import COLUMNS, Progress, Row, RowErrors, chunks, parse, quiet
 from app.trades.models import Side, Trade, TradeStatus
-from app.trades.schemas import ImportResult, ImportRowError, TradeCreate
+from app.trades.schemas import ImportResult
 from app.users.models import User
 
 logger = logging.getLogger("folio.trades")
 
-T = TypeVar("T")
-
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "trade_date": ("trade_date", "date"),
-    "ticker": ("ticker", "symbol"),
-    "side": ("side", "action", "type"),
-    "quantity": ("quantity", "qty", "shares"),
-    "price": ("price",),
-    "fees": ("fees", "fee", "commission"),
-    "notes": ("notes", "note", "memo"),
-    "external_id": ("external_id", "id"),
-}
-REQUIRED = ("trade_date", "ticker", "side", "quantity", "price")
-SIDES = {"buy": "buy", "b": "buy", "sell": "sell", "s": "sell"}
-HEADER_ROW = 1
-MAX_LISTED_ROWS = 100
 INSERT_BATCH = 10_000
 MAX_PARAMETERS = 32_767  # a statement's limit in asyncpg and SQLite
 IN_BATCH = 5000
 EXPORT_BATCH = 2000
-PROGRESS_EVERY = 5000
-
-Progress = Callable[[str, int, int], None]
-"""Told (stage, done, total) as work advances: stages `validating`, `booking`, `exporting`."""
-
-
-class InvalidCsv(InvalidInput):
-    code = "invalid_csv"
-    message = "The CSV file has errors; nothing was booked."
-
-
-def _quiet(stage: str, done: int, total: int) -> None:
-    return None
-
-
-class Row(NamedTuple):
-    """A validated trade row, as plain values: 100,000 of them stay cheap for the collector."""
-
-    number: int
-    ticker: str
-    side: str
-    quantity: Decimal
-    price: Decimal
-    fees: Decimal
-    trade_date: date
-    notes: str
-    external_id: str | None
-
-    @classmethod
-    def of(cls, number: int, t: TradeCreate) -> "Row":
-        return cls(
-            number,
-            t.ticker,
-            t.side.value,
-            t.quantity,
-            t.price,
-            t.fees,
-            t.trade_date,
-            t.notes,
-            t.external_id,
-        )
-
-    @property
-    def fill(self) -> Fill:
-        return Fill(self.side, self.quantity, self.price, self.fees, self.trade_date)
-
-
-class RowErrors:
-    """Reasons collected by row number, raised at once as InvalidCsv."""
-
-    def __init__(self) -> None:
-        self.by_row: dict[int, list[str]] = defaultdict(list)
-        # The good tickers of bad rows: checked too, so a file's every error shows at once.
-        self.tickers: list[tuple[int, str]] = []
-
-    def add(self, row: int, reason: str) -> None:
-        self.by_row[row].append(reason)
-
-    def raise_if_any(self) -> None:
-        if self.by_row:
-            raise invalid(self.by_row)
-
-
-def invalid(by_row: dict[int, list[str]], message: str | None = None) -> InvalidCsv:
-    listed = [
-        ImportRowError(row=row, errors=errors).model_dump()
-        for row, errors in sorted(by_row.items())[:MAX_LISTED_ROWS]
-    ]
-    return InvalidCsv(message, details={"rows": listed, "total": len(by_row)})
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-# Reading and validating
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection during a synchronous bulk step: on 100,000 rows its
-    passes over the growing list cost more than the parsing itself."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _records(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise invalid({}, f"The file is not UTF-8 text (byte {exc.start}).") from exc
-    if "\x00" in text:
-        raise invalid({}, "The file is binary, not CSV text.")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    number = 0
-    try:
-        for number, cells in enumerate(reader, start=1):
-            yield number, cells
-    except csv.Error as exc:
-        raise invalid({number + 1: [f"not readable as CSV: {exc}"]}) from exc
-
-
-def _columns(header: list[str]) -> dict[str, int]:
-    aliases = {alias: field for field, names in COLUMNS.items() for alias in names}
-    found: dict[str, int] = {}
-    errors: list[str] = []
-    for index, name in enumerate(header):
-        field = aliases.get(name.strip().lower().replace(" ", "_"))
-        if field is None:
-            continue
-        if field in found:
-            errors.append(f"columns {header[found[field]]!r} and {name!r} both give {field}")
-        found[field] = index
-    errors += [
-        f"no {f} column (one of: {', '.join(COLUMNS[f])})" for f in REQUIRED if f not in found
-    ]
-    if errors:
-        raise invalid({HEADER_ROW: errors})
-    return found
-
-
-def _values(cells: list[str], columns: dict[str, int]) -> dict[str, str]:
-    values = {}
-    for field, index in columns.items():
-        cell = cells[index] if index < len(cells) else ""
-        value = cell if field == "notes" else cell.strip()
-        if value:
-            values[field] = value
-    if "side" in values:
-        values["side"] = SIDES.get(values["side"].lower(), values["side"])
-    return values
-
-
-def _reasons(exc: ValidationError) -> list[str]:
-    return [
-        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else e["msg"]
-        for e in exc.errors(include_url=False)
-    ]
-
-
-def parse(data: bytes, errors: RowErrors, progress: Progress = _quiet) -> list[Row]:
-    """The file's trades in file order; what is wrong with the others goes into `errors`."""
-    records = list(_records(data))
-    if not records:
-        raise invalid({HEADER_ROW: ["the file is empty: a header row is needed"]})
-    header = records[0][1]
-    columns = _columns(header)
-    rows: list[Row] = []
-    for done, (number, cells) in enumerate(records[1:], start=1):
-        if done % PROGRESS_EVERY == 0:
-            progress("validating", done, len(records) - 1)
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) > len(header):
-            errors.add(number, f"{len(cells)} cells, but the header has {len(header)} columns")
-            continue
-        values = _values(cells, columns)
-        try:
-            rows.append(Row.of(number, TradeCreate.model_validate(values)))
-        except ValidationError as exc:
-            for reason in _reasons(exc):
-                errors.add(number, reason)
-            if "ticker" in values and all(e["loc"][:1] != ("ticker",) for e in exc.errors()):
-                errors.tickers.append((number, values["ticker"].upper()))
-    progress("validating", len(records) - 1, len(records) - 1)
-    return rows
 
 
 async def _instruments(
@@ -240,7 +48,7 @@ async def _instruments(
     uses = [(row.number, row.ticker) for row in rows] + errors.tickers
     tickers = sorted({ticker for _, ticker in uses})
     known: dict[str, int] = {}
-    for chunk in _chunks(tickers, IN_BATCH):
+    for chunk in chunks(tickers, IN_BATCH):
         found = await session.execute(
             select(Instrument.ticker, Instrument.id).where(Instrument.ticker.in_(chunk))
         )
@@ -273,7 +81,7 @@ async def _check_external_ids(
             )
         else:
             first_row[external_id] = row.number
-    for chunk in _chunks(list(first_row), IN_BATCH):
+    for chunk in chunks(list(first_row), IN_BATCH):
         taken = await session.execute(
             select(Trade.external_id, Trade.id).where(
                 Trade.portfolio_id == portfolio_id, Trade.external_id.in_(chunk)
@@ -293,7 +101,7 @@ async def _booked_fills(
     session: AsyncSession, portfolio_id: uuid.UUID, instrument_ids: Sequence[int]
 ) -> dict[int, list[Fill]]:
     fills: dict[int, list[Fill]] = defaultdict(list)
-    for chunk in _chunks(instrument_ids, IN_BATCH):
+    for chunk in chunks(instrument_ids, IN_BATCH):
         result = await session.execute(
             select(
                 Trade.instrument_id,
@@ -353,7 +161,7 @@ async def _insert(
     common = {"portfolio_id": portfolio_id, "status": TradeStatus.BOOKED, "created_by": user.id}
     common["created_at"] = utcnow()
     ids: list[int] = []
-    for batch in _chunks(rows, INSERT_BATCH):
+    for batch in chunks(rows, INSERT_BATCH):
         params = [common | _columns_of(row, instruments) for row in batch]
         statement = (
             insert(Trade.__table__)  # type: ignore[arg-type]
@@ -382,7 +190,7 @@ async def _save_positions(
     session: AsyncSession, portfolio_id: uuid.UUID, holdings: dict[int, Holding]
 ) -> None:
     existing: dict[int, Position] = {}
-    for chunk in _chunks(list(holdings), IN_BATCH):
+    for chunk in chunks(list(holdings), IN_BATCH):
         found = await session.scalars(
             select(Position).where(
                 Position.portfolio_id == portfolio_id, Position.instrument_id.in_(chunk)
@@ -399,7 +207,7 @@ async def import_csv(
     user: User,
     portfolio_id: uuid.UUID,
     data: bytes,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> ImportResult:
     """Book every trade of the file, or none: InvalidCsv names the rows that are wrong.
 
@@ -407,8 +215,7 @@ async def import_csv(
     the file takes cash out and leaves the final balance negative (without negative cash).
     """
     errors = RowErrors()
-    with _collector_paused():
-        rows = parse(data, errors, progress)
+    rows = parse(data, errors, progress)
     instruments = await _instruments(session, market, rows, errors)
     portfolio = await portfolios.lock(session, portfolio_id)
     await _check_external_ids(session, portfolio_id, rows, errors)
@@ -501,10 +308,10 @@ async def count_booked(session: AsyncSession, portfolio_id: uuid.UUID) -> int:
 
 
 async def export_csv(
-    session: AsyncSession, portfolio_id: uuid.UUID, progress: Progress = _quiet
+    session: AsyncSession, portfolio_id: uuid.UUID, progress: Progress = quiet
 ) -> AsyncIterator[str]:
     """The portfolio's booked trades in (trade_date, id) order, as CSV text in pieces."""
-    total = await count_booked(session, portfolio_id) if progress is not _quiet else 0
+    total = await count_booked(session, portfolio_id) if progress is not quiet else 0
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)

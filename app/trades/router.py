@@ -23,6 +23,7 @@ from app.portfolios.models import Portfolio
 from app.portfolios.service import PortfolioArchived, PortfolioNotFound
 from app.positions.fold import InsufficientQuantity
 from app.trades import booking, csv_io
+from app.trades.csv_rows import InvalidCsv
 from app.trades.models import Side, TradeStatus
 from app.trades.schemas import ImportResult, TradeCancel, TradeCreate, TradeRead
 
@@ -96,7 +97,7 @@ async def book_trade(
     response_model=ImportResult,
     status_code=201,
     responses=responses(
-        csv_io.InvalidCsv,
+        InvalidCsv,
         booking.InsufficientCash,
         InsufficientQuantity,
         PortfolioArchived,
