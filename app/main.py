@@ -17,6 +17,7 @@ from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.market.router import router as market_router
 from app.market.service import create_market_data
 from app.ops.router import router as ops_router
 from app.portfolios.router import router as portfolios_router
@@ -95,4 +96,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(trades_router)
     app.include_router(cash_router)
     app.include_router(positions_router)
+    app.include_router(market_router)
     return app

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from http import HTTPStatus
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.core.errors import DomainError, InvalidInput, NotFound, ServiceUnavailable
 
@@ -68,9 +68,25 @@ class UnknownTickerInBooking(InvalidInput):
     message = "The ticker is not known to the market-data provider."
 
 
+RETRY_AFTER_SECONDS = 5
+
+
 class MarketDataUnavailable(ServiceUnavailable):
+    """Nothing to serve now; it always says when to try again (`Retry-After`)."""
+
     code = "market_data_unavailable"
     message = "Market data is unavailable right now; try again shortly."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        super().__init__(message, code=code, details=details, headers=headers or retry)
 
 
 class MarketDataUnauthorized(DomainError):

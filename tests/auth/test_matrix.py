@@ -47,7 +47,13 @@ async def test_role_permission_matrix(
         callers.append((await make_user(session, role, team=team), True, False))
         callers.append((await make_user(session, role), False, False))
     target = await make_user(session, Role.VIEWER)
-    params = {"slug": portfolio.slug, "user_id": str(target.id), "trade_id": "1"}
+    params = {
+        "slug": portfolio.slug,
+        "user_id": str(target.id),
+        "trade_id": "1",
+        "ticker": "AAPL",
+        "job_id": "1",
+    }
     mismatches: list[str] = []
     checked = 0
     for endpoint in api_routes(app):

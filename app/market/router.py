@@ -1,0 +1,137 @@
+"""Market data over HTTP: ticker metadata, daily prices, quotes and a forced refresh."""
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app.auth.dependencies import CsrfFailed, InvalidCredentials, PermissionDenied, require
+from app.auth.permissions import Permission
+from app.core.database import utcnow
+from app.core.errors import InvalidInput, responses
+from app.market.calendar import new_york_date
+from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable, UnknownTicker
+from app.market.results import QuoteResult
+from app.market.schemas import (
+    PricesRead,
+    QuoteError,
+    QuoteFailure,
+    QuoteRead,
+    QuotesRead,
+    TickerRead,
+)
+from app.market.service import MAX_QUOTES, REFRESH_DAYS, MarketData
+
+DEFAULT_RANGE_DAYS = 365
+MAX_RANGE_DAYS = 20 * 366
+STALE_HEADER = "X-Data-Stale"
+
+router = APIRouter(
+    prefix="/market",
+    tags=["market"],
+    responses=responses(
+        InvalidCredentials, PermissionDenied, MarketDataUnavailable, MarketDataUnauthorized
+    ),
+)
+
+Reader = Depends(require(Permission.MARKET_READ))
+Refresher = Depends(require(Permission.MARKET_REFRESH))
+
+
+def market_data(request: Request) -> MarketData:
+    market: MarketData = request.app.state.market_data
+    return market
+
+
+MarketDep = Annotated[MarketData, Depends(market_data)]
+
+
+def mark_stale(response: Response, stale: bool) -> None:
+    """A stale answer says so in a header too, so a client can tell without reading the body."""
+    if stale:
+        response.headers[STALE_HEADER] = "true"
+
+
+@router.get(
+    "/tickers/{ticker}",
+    response_model=TickerRead,
+    dependencies=[Reader],
+    responses=responses(UnknownTicker),
+    summary="A ticker's name, exchange, currency and price history span",
+)
+async def read_ticker(ticker: str, market: MarketDep, response: Response) -> TickerRead:
+    result = await market.ticker_info(ticker)
+    mark_stale(response, result.stale)
+    return TickerRead.of(result)
+
+
+@router.get(
+    "/tickers/{ticker}/prices",
+    response_model=PricesRead,
+    dependencies=[Reader],
+    responses=responses(UnknownTicker, InvalidInput),
+    summary=f"Daily bars from start to end (default: the last {DEFAULT_RANGE_DAYS} days)",
+)
+async def read_prices(
+    ticker: str,
+    market: MarketDep,
+    response: Response,
+    start: date | None = None,
+    end: date | None = Query(None, description="Default: today in New York"),
+) -> PricesRead:
+    end = end or new_york_date(utcnow())
+    start = start or end - timedelta(days=DEFAULT_RANGE_DAYS)
+    if start > end:
+        raise InvalidInput("start is after end.", details={"start": start, "end": end})
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise InvalidInput(
+            f"At most {MAX_RANGE_DAYS} days at a time.", details={"start": start, "end": end}
+        )
+    result = await market.daily_bars(ticker, start, end)
+    mark_stale(response, result.stale)
+    return PricesRead.of(result, start, end)
+
+
+@router.get(
+    "/quotes",
+    response_model=QuotesRead,
+    dependencies=[Reader],
+    responses=responses(InvalidInput),
+    summary=f"Latest prices of up to {MAX_QUOTES} tickers; a ticker's error does not fail the rest",
+)
+async def read_quotes(
+    market: MarketDep,
+    response: Response,
+    tickers: str = Query(..., description="Comma-separated, e.g. AAPL,MSFT", max_length=1000),
+) -> QuotesRead:
+    asked = [t for t in (part.strip() for part in tickers.split(",")) if t]
+    if not asked:
+        raise InvalidInput("Name at least one ticker.", details={"tickers": tickers})
+    answers = await market.quotes(asked)
+    items = [QuoteRead.of(a) for a in answers.values() if isinstance(a, QuoteResult)]
+    failures = {t: a for t, a in answers.items() if not isinstance(a, QuoteResult)}
+    if not items:
+        # Nothing to serve: a vendor outage is the answer's status, not a per-ticker detail.
+        outage = next((e for e in failures.values() if not isinstance(e, UnknownTicker)), None)
+        if outage is not None:
+            raise outage
+    stale = any(item.stale for item in items)
+    mark_stale(response, stale)
+    errors = [
+        QuoteError(ticker=t, error=QuoteFailure(code=e.code, message=e.message))
+        for t, e in failures.items()
+    ]
+    return QuotesRead(items=items, errors=errors, stale=stale)
+
+
+@router.post(
+    "/tickers/{ticker}/refresh",
+    response_model=PricesRead,
+    dependencies=[Refresher],
+    responses=responses(UnknownTicker, CsrfFailed),
+    summary=f"Fetch the last {REFRESH_DAYS} days of bars from the vendor again",
+)
+async def refresh_ticker(ticker: str, market: MarketDep) -> PricesRead:
+    result = await market.refresh(ticker)
+    end = new_york_date(result.fetched_at)
+    return PricesRead.of(result, end - timedelta(days=REFRESH_DAYS), end)

@@ -1,0 +1,114 @@
+"""What the market routes answer: each value with its provider, when it was fetched, if stale."""
+
+from datetime import date, datetime
+from typing import TypedDict
+
+from pydantic import BaseModel, Field
+
+from app.core.schemas import DecimalString
+from app.market.results import BarsResult, QuoteResult, Sourced, TickerResult
+
+
+class SourceFields(BaseModel):
+    provider: str = Field(description="The provider that answered (`simulated` is not market data)")
+    fetched_at: datetime = Field(description="When the provider answered")
+    stale: bool = Field(description="True when the provider failed and an older value is served")
+    age_seconds: float = Field(description="Seconds since fetched_at")
+
+
+class Source(TypedDict):
+    provider: str
+    fetched_at: datetime
+    stale: bool
+    age_seconds: float
+
+
+def source(result: Sourced) -> Source:
+    return {
+        "provider": result.provider,
+        "fetched_at": result.fetched_at,
+        "stale": result.stale,
+        "age_seconds": round(result.age_seconds, 3),
+    }
+
+
+class TickerRead(SourceFields):
+    ticker: str
+    name: str
+    exchange: str | None
+    asset_type: str | None
+    currency: str
+    description: str | None
+    start_date: date | None = Field(description="First date the provider has prices for")
+    end_date: date | None = Field(description="Last date the provider has prices for")
+
+    @classmethod
+    def of(cls, result: TickerResult) -> "TickerRead":
+        info = result.info
+        return cls(
+            ticker=info.ticker,
+            name=info.name,
+            exchange=info.exchange,
+            asset_type=info.asset_type,
+            currency=info.currency,
+            description=info.description,
+            start_date=info.start_date,
+            end_date=info.end_date,
+            **source(result),
+        )
+
+
+class PriceBarRead(BaseModel):
+    date: date
+    open: DecimalString
+    high: DecimalString
+    low: DecimalString
+    close: DecimalString
+    adj_close: DecimalString = Field(description="Close adjusted for splits and dividends")
+    volume: int
+
+
+class PricesRead(SourceFields):
+    ticker: str
+    start: date
+    end: date
+    items: list[PriceBarRead] = Field(description="Daily bars, oldest first; market days only")
+
+    @classmethod
+    def of(cls, result: BarsResult, start: date, end: date) -> "PricesRead":
+        fields = {"ticker": result.ticker, "start": start, "end": end, "items": result.items}
+        return cls.model_validate(fields | dict(source(result)), from_attributes=True)
+
+
+class QuoteRead(SourceFields):
+    ticker: str
+    price: DecimalString
+    as_of: datetime = Field(description="When the price was current")
+    previous_close: DecimalString | None
+
+    @classmethod
+    def of(cls, result: QuoteResult) -> "QuoteRead":
+        quote = result.quote
+        return cls(
+            ticker=quote.ticker,
+            price=quote.price,
+            as_of=quote.as_of,
+            previous_close=quote.previous_close,
+            **source(result),
+        )
+
+
+class QuoteFailure(BaseModel):
+    code: str
+    message: str
+
+
+class QuoteError(BaseModel):
+    ticker: str
+    error: QuoteFailure
+
+
+class QuotesRead(BaseModel):
+    items: list[QuoteRead] = Field(description="The quotes served, in the order asked")
+    errors: list[QuoteError] = Field(description="The tickers that could not be quoted, and why")
+    stale: bool = Field(description="True when any quote served is stale")
