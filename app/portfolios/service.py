@@ -76,6 +76,7 @@ async def get_visible(session: AsyncSession, user: User, slug: str) -> Portfolio
 
 async def lock(session: AsyncSession, portfolio_id: uuid.UUID) -> Portfolio:
     """The portfolio row, locked for this transaction: its writes happen one at a time."""
+    await session.flush()  # the reload below must not drop this session's pending changes
     portfolio = await session.scalar(
         select(Portfolio)
         .where(Portfolio.id == portfolio_id)

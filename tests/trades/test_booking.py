@@ -301,3 +301,27 @@ async def test_portfolio_count_is_unchanged_by_refused_requests(
     portfolio, headers = desk
     await book(client, portfolio.slug, headers)
     assert await session.scalar(select(func.count(Trade.id))) == 0
+
+
+async def test_two_bookings_in_one_session_keep_both_cash_changes(
+    app: FastAPI, session: AsyncSession
+) -> None:
+    from app.cash.schemas import CashCreate
+    from app.cash.service import record_cash
+    from app.trades.booking import book as book_trade
+    from app.trades.schemas import TradeCreate
+
+    pm = await make_user(session, Role.PORTFOLIO_MANAGER)
+    portfolio = await make_portfolio(session, pm)
+    market = app.state.market_data
+    deposit_body = CashCreate(type="deposit", amount=Decimal(1000), date="2026-01-02")
+    await record_cash(session, market, pm, portfolio.id, deposit_body)
+    buy = TradeCreate(
+        ticker="AAPL", side="buy", quantity=Decimal(1), price=Decimal(100), trade_date="2026-01-05"
+    )
+    await book_trade(session, market, pm, portfolio.id, buy)
+    await session.commit()
+    stored = await session.scalar(
+        select(Portfolio.cash_balance).where(Portfolio.id == portfolio.id)
+    )
+    assert stored == Decimal(900)
