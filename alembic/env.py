@@ -22,12 +22,18 @@ def database_url() -> str:
     return context.get_x_argument(as_dictionary=True).get("url") or get_settings().database_url
 
 
+def include_name(name: str | None, type_: str, _: object) -> bool:
+    """Procrastinate's tables are its own (a migration installs them), not our models'."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
+
+
 def do_run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
