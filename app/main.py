@@ -17,6 +17,9 @@ from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.jobs.lifespan import background_work
+from app.jobs.router import router as jobs_router
+from app.jobs.tasks import Resources
 from app.market.router import router as market_router
 from app.market.service import create_market_data
 from app.ops.router import router as ops_router
@@ -65,8 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.secret_key, settings.access_token_lifetime_seconds, cache
         )
         await ensure_first_admin(app.state.sessionmaker, settings)
+        resources = Resources(app.state.sessionmaker, app.state.market_data)
         try:
-            yield
+            async with background_work(settings, resources) as job_queue:
+                app.state.job_queue = job_queue
+                yield
         finally:
             await app.state.market_data.close()
             await cache.close()
@@ -97,4 +103,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cash_router)
     app.include_router(positions_router)
     app.include_router(market_router)
+    app.include_router(jobs_router)
     return app

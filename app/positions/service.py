@@ -116,3 +116,13 @@ async def list_positions(
 
 def _average(basis: Decimal, quantity: Decimal) -> Decimal:
     return basis / quantity if quantity else Decimal(0)
+
+
+async def held_tickers(session: AsyncSession) -> list[str]:
+    """Every ticker some portfolio holds, long or short, in alphabetical order."""
+    rows = await session.execute(
+        select(Instrument.ticker, Position.quantity).join(
+            Instrument, Instrument.id == Position.instrument_id
+        )
+    )
+    return sorted({ticker for ticker, quantity in rows if quantity != 0})

@@ -1,0 +1,95 @@
+"""Folio's background tasks. Each is idempotent: a job that runs again writes the same rows."""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from procrastinate import JobContext, RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.jobs.queue import queue
+from app.market.calendar import is_trading_day, new_york_date
+from app.market.provider import UnknownTicker
+from app.market.service import MarketData
+from app.positions.service import held_tickers
+
+logger = logging.getLogger("folio.market")
+
+REFRESH_CRON = "30 21 * * 1-5"  # UTC: after the New York close, summer and winter
+REAPER_CRON = "* * * * *"
+STALLED_AFTER_SECONDS = 60
+RESOURCES = "resources"
+# A refresh a vendor refused waits 1, 3, 5, 7 and 9 minutes before its next tries.
+VENDOR_RETRY = RetryStrategy(max_attempts=6, wait=60, linear_wait=120)
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What tasks use, created once in each worker process."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    market: MarketData
+
+
+def resources(context: JobContext) -> Resources:
+    found = context.additional_context[RESOURCES]
+    assert isinstance(found, Resources)
+    return found
+
+
+@queue.periodic(cron=REFRESH_CRON)
+@queue.task(name="refresh_held_prices", pass_context=True)
+async def refresh_held_prices(context: JobContext, timestamp: int) -> list[str]:
+    """On each market day, one refresh job per held ticker (each retried on its own)."""
+    day = new_york_date(datetime.fromtimestamp(timestamp, UTC))
+    if not is_trading_day(day):
+        logger.info("no close on %s: held prices not refreshed", day)
+        return []
+    async with resources(context).sessions() as session:
+        tickers = await held_tickers(session)
+    for ticker in tickers:
+        await defer_refresh(ticker, day)
+    return tickers
+
+
+async def defer_refresh(ticker: str, day: date) -> None:
+    deferrer = refresh_ticker_prices.configure(queueing_lock=f"refresh_prices:{ticker}")
+    try:
+        await deferrer.defer_async(ticker=ticker, day=day.isoformat())
+    except AlreadyEnqueued:
+        logger.info("refresh of %s already waiting to run", ticker)
+
+
+@queue.task(name="refresh_ticker_prices", pass_context=True, retry=VENDOR_RETRY)
+async def refresh_ticker_prices(context: JobContext, ticker: str, day: str) -> int:
+    """Fetch the ticker's last days of bars again and drop its cached prices."""
+    try:
+        result = await resources(context).market.refresh(ticker)
+    except UnknownTicker:
+        logger.warning("held ticker %s is unknown to the provider; not refreshed", ticker)
+        return 0
+    logger.info("refreshed %d bars of %s after the close of %s", len(result.items), ticker, day)
+    return len(result.items)
+
+
+@queue.task(name="backfill_prices", pass_context=True, retry=VENDOR_RETRY)
+async def backfill_prices(
+    context: JobContext, ticker: str, start: str, end: str, requested_by: str | None = None
+) -> int:
+    """Store the ticker's daily bars of the range (only the missing dates are fetched)."""
+    market = resources(context).market
+    result = await market.daily_bars(ticker, date.fromisoformat(start), date.fromisoformat(end))
+    return len(result.items)
+
+
+@queue.periodic(cron=REAPER_CRON)
+@queue.task(name="retry_stalled_jobs", pass_context=True)
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> int:
+    """Run again the jobs of workers that stopped sending heartbeats (killed, lost)."""
+    manager = context.app.job_manager
+    stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS))
+    for job in stalled:
+        logger.warning("job %s (%s) stalled with its worker; retrying", job.id, job.task_name)
+        await manager.retry_job(job)
+    return len(stalled)
