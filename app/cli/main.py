@@ -2,11 +2,13 @@
 
 import typer
 
-from app.cli import db, demo, serve, trades, users
+from app.cli import db, demo, prices, serve, trades, users, worker
 
 cli = typer.Typer(help="Folio: an investment desk's back end.", no_args_is_help=True)
 cli.command()(serve.serve)
+cli.command()(worker.worker)
 cli.add_typer(db.app, name="db")
 cli.add_typer(users.app, name="user")
 cli.add_typer(trades.app, name="trades")
 cli.add_typer(demo.app, name="demo")
+cli.add_typer(prices.app, name="prices")
