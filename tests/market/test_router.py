@@ -61,6 +61,14 @@ def use_market(app: FastAPI) -> Iterator[UseMarket]:
     app.state.market_data = original
 
 
+@pytest.fixture(autouse=True)
+def simulated(build: MarketFactory, use_market: UseMarket) -> MarketData:
+    """The simulated provider, whose stored prices are deleted after each test."""
+    market = build("simulated")
+    use_market(market)
+    return market
+
+
 @pytest.fixture
 def tiingo(build: MarketFactory, use_market: UseMarket) -> MarketData:
     market = build("tiingo")
