@@ -13,21 +13,21 @@ import redis
 import bench
 from bench.harness import HTTPX_CONNECTIONS, REDIS_URL, Context, Row, scratch_postgres
 
-NOT_BENCHMARKS = {"harness", "bare_app"}
 Benchmark = Callable[[Context], list[Row]]
 
 
 def discover(only: list[str]) -> dict[str, Benchmark]:
-    names = sorted(
-        m.name
+    """Every module of the package that defines `run(ctx)`; helpers and baselines do not."""
+    modules = {
+        m.name: importlib.import_module(f"bench.{m.name}")
         for m in pkgutil.iter_modules(bench.__path__)
-        if not m.name.startswith("_") and m.name not in NOT_BENCHMARKS
-    )
+        if not m.name.startswith("_")
+    }
+    names = sorted(name for name, module in modules.items() if hasattr(module, "run"))
     unknown = set(only) - set(names)
     if unknown:
         raise SystemExit(f"no benchmark module named {', '.join(sorted(unknown))}; have {names}")
-    chosen = [n for n in names if not only or n in only]
-    return {n: cast(Benchmark, importlib.import_module(f"bench.{n}").run) for n in chosen}
+    return {n: cast(Benchmark, modules[n].run) for n in names if not only or n in only}
 
 
 def _number(value: float) -> str:

@@ -4,7 +4,9 @@ A benchmark module exposes `run(ctx: Context) -> list[Row]`; `python -m bench` f
 """
 
 import asyncio
+import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -16,7 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -164,23 +166,49 @@ def time_to_first_health(target: str, env: Mapping[str, str] | None = None) -> f
         _stop(process)
 
 
-def load(url: str, seconds: float, connections: int) -> Load:
-    """Drive GET URL for SECONDS with CONNECTIONS connections, after a one-second warm-up."""
+@dataclass(frozen=True)
+class Request:
+    """What each load request sends; with `paths`, each picks one of them at random."""
+
+    method: str = "GET"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: str | None = None
+    paths: tuple[str, ...] = ()
+
+
+GET = Request()
+
+
+def load(url: str, seconds: float, connections: int, request: Request = GET) -> Load:
+    """Drive URL for SECONDS with CONNECTIONS connections, after a one-second warm-up."""
     drive = _wrk if shutil.which("wrk") else _httpx_load
-    drive(url, 1.0, connections)
-    return drive(url, seconds, connections)
+    drive(url, 1.0, connections, request)
+    return drive(url, seconds, connections, request)
+
+
+def _lua(request: Request) -> str:
+    lines = [f"wrk.method = {json.dumps(request.method)}"]
+    if request.body is not None:
+        lines.append(f"wrk.body = {json.dumps(request.body)}")
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in request.headers.items()]
+    if request.paths:
+        lines.append("local paths = {" + ", ".join(json.dumps(p) for p in request.paths) + "}")
+        lines.append("request = function() return wrk.format(nil, paths[math.random(#paths)]) end")
+    return "\n".join(lines) + "\n"
 
 
 _WRK_DURATION = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
 
-def _wrk(url: str, seconds: float, connections: int) -> Load:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{max(seconds, 1):.0f}s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def _wrk(url: str, seconds: float, connections: int, request: Request) -> Load:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(_lua(request))
+        script.flush()
+        command = ["wrk", "-t2", f"-c{connections}", f"-d{max(seconds, 1):.0f}s", "--latency"]
+        command += ["--timeout", "10s"]
+        out = subprocess.run(
+            [*command, "-s", script.name, url], capture_output=True, text=True, check=True
+        ).stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"errors under load on {url}:\n{out}")
 
@@ -194,22 +222,23 @@ def _wrk(url: str, seconds: float, connections: int) -> Load:
     return Load(float(rps[1]), percentile(50), percentile(99), "wrk")
 
 
-def _httpx_load(url: str, seconds: float, connections: int) -> Load:
-    return asyncio.run(_httpx_load_async(url, seconds, connections))
+def _httpx_load(url: str, seconds: float, connections: int, request: Request) -> Load:
+    return asyncio.run(_httpx_load_async(url, seconds, connections, request))
 
 
-async def _httpx_load_async(url: str, seconds: float, connections: int) -> Load:
+async def _httpx_load_async(url: str, seconds: float, connections: int, request: Request) -> Load:
     # A Python client on the same cores saturates long before the server: past 16
     # connections it only adds queueing, so the figures stay client-bound either way.
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
 
     async def connection() -> None:
-        async with httpx.AsyncClient(timeout=10.0) as client:
+        async with httpx.AsyncClient(timeout=10.0, headers=dict(request.headers)) as client:
             while time.perf_counter() < deadline:
                 sent = time.perf_counter()
-                response = await client.get(url)
-                if response.status_code != 200:
+                target = url + random.choice(request.paths) if request.paths else url
+                response = await client.request(request.method, target, content=request.body)
+                if not response.is_success:
                     raise RuntimeError(f"{url} answered {response.status_code}")
                 latencies.append((time.perf_counter() - sent) * 1000)
 

@@ -6,7 +6,7 @@ the old side and opens the new one with the rest, fees split pro rata.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -55,38 +55,58 @@ class Holding:
         return self.cost_basis / self.quantity if self.quantity else ZERO
 
 
+class _Running:
+    """The fold's state while it runs: mutated in place, so long histories fold fast."""
+
+    __slots__ = ("basis", "last", "opened", "quantity", "realized")
+
+    def __init__(self, h: Holding) -> None:
+        self.quantity, self.basis, self.realized = h.quantity, h.cost_basis, h.realized_pnl
+        self.opened, self.last = h.opened_on, h.last_trade_date
+
+    def add(self, side: str, qty: Decimal, price: Decimal, fees: Decimal, day: date) -> None:
+        s = qty if side == "buy" else -qty
+        if self.quantity and (self.quantity > 0) != (s > 0):
+            direction = 1 if self.quantity > 0 else -1
+            closed = min(qty, abs(self.quantity))
+            fee_closed = fees if closed == qty else fees * closed / qty
+            avg = self.basis / self.quantity
+            self.realized += (price - avg) * closed * direction - fee_closed
+            self.quantity += closed if s > 0 else -closed
+            self.basis = self.basis - avg * closed * direction if self.quantity else ZERO
+            self.last = day
+            if not self.quantity:
+                self.opened = None
+            if closed == qty:
+                return
+            # The rest opens the other side, with the rest of the fees.
+            qty, fees, s = qty - closed, fees - fee_closed, s + (closed if s < 0 else -closed)
+        if not self.quantity:
+            self.opened = day
+        self.quantity += s
+        self.basis += s * price + fees
+        self.last = day
+
+    def holding(self) -> Holding:
+        return Holding(self.quantity, self.basis, self.realized, self.opened, self.last)
+
+
 def apply(h: Holding, fill: Fill) -> Holding:
-    s = fill.signed_quantity
-    if h.quantity == 0 or (h.quantity > 0) == (s > 0):
-        opened = h.opened_on if h.quantity else fill.trade_date
-        return replace(
-            h,
-            quantity=h.quantity + s,
-            cost_basis=h.cost_basis + s * fill.price + fill.fees,
-            opened_on=opened,
-            last_trade_date=fill.trade_date,
-        )
-    direction = 1 if h.quantity > 0 else -1
-    closed = min(fill.quantity, abs(h.quantity))
-    fee_closed = fill.fees if closed == fill.quantity else fill.fees * closed / fill.quantity
-    avg = h.average_cost
-    realized = h.realized_pnl + (fill.price - avg) * closed * direction - fee_closed
-    quantity = h.quantity + (closed if s > 0 else -closed)
-    basis = h.cost_basis - avg * closed * direction if quantity else ZERO
-    rest = fill.quantity - closed
-    if rest:
-        opening = Fill(fill.side, rest, fill.price, fill.fees - fee_closed, fill.trade_date)
-        return apply(Holding(ZERO, ZERO, realized, None, None), opening)
-    return Holding(quantity, basis, realized, h.opened_on if quantity else None, fill.trade_date)
+    running = _Running(h)
+    running.add(fill.side, fill.quantity, fill.price, fill.fees, fill.trade_date)
+    return running.holding()
 
 
 def fold(fills: Iterable[Fill], *, allow_short: bool, start: Holding | None = None) -> Holding:
     """Fold fills in order; without shorts, no step may leave a negative quantity."""
-    h = start or Holding()
+    running = _Running(start or Holding())
     for fill in fills:
-        h = apply(h, fill)
-        if h.quantity < 0 and not allow_short:
+        running.add(fill.side, fill.quantity, fill.price, fill.fees, fill.trade_date)
+        if running.quantity < 0 and not allow_short:
             raise InsufficientQuantity(
-                details={"trade_date": fill.trade_date.isoformat(), "short_by": str(-h.quantity)}
+                details={
+                    "trade_date": fill.trade_date.isoformat(),
+                    "short_by": str(-running.quantity),
+                }
             )
-    return h
+    return running.holding()
