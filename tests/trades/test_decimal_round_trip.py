@@ -4,7 +4,8 @@ from decimal import Decimal
 
 from fastapi import FastAPI
 from httpx import AsyncClient
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
