@@ -272,7 +272,9 @@ async def read_bars(
         PriceBar.provider == provider,
         PriceBar.date.between(start, end),
     )
-    rows = await session.execute(
+    # Through the Core connection: the ORM's row loading costs a third more on long ranges.
+    connection = await session.connection()
+    rows = await connection.execute(
         select(PriceBar.date, PriceBar.volume, *_PRICES_AS_TEXT)
         .where(*where)
         .order_by(PriceBar.date)
