@@ -11,7 +11,7 @@ from app.core.database import utcnow
 from app.core.errors import InvalidInput, responses
 from app.market.calendar import new_york_date
 from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable, UnknownTicker
-from app.market.results import QuoteResult
+from app.market.results import BarsResult, QuoteResult
 from app.market.schemas import (
     PricesRead,
     QuoteError,
@@ -19,6 +19,7 @@ from app.market.schemas import (
     QuoteRead,
     QuotesRead,
     TickerRead,
+    prices_json,
 )
 from app.market.service import MAX_QUOTES, REFRESH_DAYS, MarketData
 
@@ -52,6 +53,12 @@ def mark_stale(response: Response, stale: bool) -> None:
         response.headers[STALE_HEADER] = "true"
 
 
+def prices_response(result: BarsResult, start: date, end: date) -> Response:
+    response = Response(prices_json(result, start, end), media_type="application/json")
+    mark_stale(response, result.stale)
+    return response
+
+
 @router.get(
     "/tickers/{ticker}",
     response_model=TickerRead,
@@ -75,10 +82,9 @@ async def read_ticker(ticker: str, market: MarketDep, response: Response) -> Tic
 async def read_prices(
     ticker: str,
     market: MarketDep,
-    response: Response,
     start: date | None = None,
     end: date | None = Query(None, description="Default: today in New York"),
-) -> PricesRead:
+) -> Response:
     end = end or new_york_date(utcnow())
     start = start or end - timedelta(days=DEFAULT_RANGE_DAYS)
     if start > end:
@@ -87,9 +93,7 @@ async def read_prices(
         raise InvalidInput(
             f"At most {MAX_RANGE_DAYS} days at a time.", details={"start": start, "end": end}
         )
-    result = await market.daily_bars(ticker, start, end)
-    mark_stale(response, result.stale)
-    return PricesRead.of(result, start, end)
+    return prices_response(await market.daily_bars(ticker, start, end), start, end)
 
 
 @router.get(
@@ -131,7 +135,7 @@ async def read_quotes(
     responses=responses(UnknownTicker, CsrfFailed),
     summary=f"Fetch the last {REFRESH_DAYS} days of bars from the vendor again",
 )
-async def refresh_ticker(ticker: str, market: MarketDep) -> PricesRead:
+async def refresh_ticker(ticker: str, market: MarketDep) -> Response:
     result = await market.refresh(ticker)
     end = new_york_date(result.fetched_at)
-    return PricesRead.of(result, end - timedelta(days=REFRESH_DAYS), end)
+    return prices_response(result, end - timedelta(days=REFRESH_DAYS), end)
