@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from app.admin.router import router as admin_router
+from app.analytics.router import router as analytics_router
 from app.auth import router as auth_router
 from app.auth.strategy import RevocableJWTStrategy
 from app.cash.router import router as cash_router
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(trades_router)
     app.include_router(cash_router)
     app.include_router(positions_router)
+    app.include_router(analytics_router)
     app.include_router(market_router)
     app.include_router(jobs_router)
     return app

@@ -31,7 +31,7 @@ class PortfolioNav(Base):
     outflow: Mapped[Decimal]
     # Holdings without a close that day: [{"ticker", "carried"}], carried = valued at an
     # earlier close.
-    missing: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    missing: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,0 +1,267 @@
+"""The stored NAV series: brought up to date from its earliest changed date, then read.
+
+A portfolio's rows are valid up to `nav_valid_through`. Trades and cash lower that date and
+bump `nav_version` (see Portfolio.invalidate_nav); bars stored after `nav_priced_at` for an
+instrument the portfolio traded lower it here, when the series is next read. A refresh is
+saved only if the version did not move while it ran: otherwise it runs again, the second time
+holding the portfolio row FOR SHARE so that no booking can interleave.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.analytics import book as books
+from app.analytics import prices
+from app.analytics.models import PortfolioNav
+from app.analytics.series import (
+    Book,
+    Closes,
+    Days,
+    Prices,
+    Series,
+    assemble,
+    business_days,
+    holdings,
+    previous_business_day,
+    roll_forward,
+)
+from app.analytics.series import prices as price_grid
+from app.core.database import Base, utcnow
+from app.market.calendar import last_final_date
+from app.market.service import MarketData
+from app.portfolios.models import Portfolio
+
+logger = logging.getLogger("folio.analytics")
+
+# Bars are stamped by the clock of the process that stored them.
+CLOCK_SKEW = timedelta(seconds=2)
+CARRY_LOOKBACK = timedelta(days=14)
+ONE_DAY = timedelta(days=1)
+ROWS_PER_INSERT = 1000
+KEY = ("portfolio_id", "date")
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    version: int
+    valid_through: date | None
+    priced_at: datetime | None
+    cash: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class NavRow:
+    date: date
+    nav: Decimal | None
+    inflow: Decimal
+    outflow: Decimal
+    missing: list[dict[str, Any]] | None
+
+
+async def bring_up_to_date(
+    session: AsyncSession, market: MarketData, portfolio_id: uuid.UUID, end: date
+) -> None:
+    """Make the stored rows valid through `end`, recomputing from the earliest change."""
+    for lock in (False, True):
+        if await _refresh(session, market, portfolio_id, end, lock=lock):
+            return
+    logger.warning("NAV series of %s changed under a locked refresh", portfolio_id)
+
+
+async def _state(session: AsyncSession, portfolio_id: uuid.UUID, *, lock: bool) -> State:
+    query = select(
+        Portfolio.nav_version,
+        Portfolio.nav_valid_through,
+        Portfolio.nav_priced_at,
+        Portfolio.cash_balance,
+    ).where(Portfolio.id == portfolio_id)
+    if lock:
+        query = query.with_for_update(read=True)
+    row = (await session.execute(query)).one()
+    return State(*row)
+
+
+async def _refresh(
+    session: AsyncSession, market: MarketData, portfolio_id: uuid.UUID, end: date, *, lock: bool
+) -> bool:
+    state = await _state(session, portfolio_id, lock=lock)
+    priced_at = utcnow() - CLOCK_SKEW
+    valid = await _still_valid(session, market.provider.name, portfolio_id, state)
+    if valid is not None and valid >= end:
+        if valid == state.valid_through:
+            return True
+        return await _save_state(session, portfolio_id, state.version, valid, priced_at)
+    first = await first_day(session, portfolio_id)
+    cut = valid if valid is not None and first is not None and valid >= first else None
+    book = await books.load(session, portfolio_id, state.cash, cut)
+    series = await compute(session, market, book, cut, end)
+    await _write(session, portfolio_id, cut, series)
+    return await _save_state(session, portfolio_id, state.version, end, priced_at)
+
+
+async def _still_valid(
+    session: AsyncSession, provider: str, portfolio_id: uuid.UUID, state: State
+) -> date | None:
+    valid = state.valid_through
+    if valid is None or state.priced_at is None:
+        return valid
+    changed = await prices.changed_since(session, provider, portfolio_id, state.priced_at, valid)
+    return valid if changed is None else min(valid, changed - ONE_DAY)
+
+
+async def _save_state(
+    session: AsyncSession,
+    portfolio_id: uuid.UUID,
+    version: int,
+    valid_through: date,
+    priced_at: datetime,
+) -> bool:
+    table = _table(Portfolio)
+    result = await session.execute(
+        update(table)
+        .where(table.c.id == portfolio_id, table.c.nav_version == version)
+        .values(
+            nav_valid_through=valid_through,
+            nav_priced_at=priced_at,
+            updated_at=table.c.updated_at,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+async def first_day(session: AsyncSession, portfolio_id: uuid.UUID) -> date | None:
+    """The first stored row: the business day before the portfolio's first event."""
+    first: date | None = await session.scalar(
+        select(func.min(PortfolioNav.date)).where(PortfolioNav.portfolio_id == portfolio_id)
+    )
+    return first
+
+
+def _grid(book: Book, cut: date | None, end: date) -> Days | None:
+    if cut is not None:
+        start = roll_forward(cut + ONE_DAY)
+    elif book.first_day is not None:
+        start = previous_business_day(book.first_day)
+    else:
+        return None
+    grid = business_days(start, end)
+    return grid if len(grid) else None
+
+
+async def compute(
+    session: AsyncSession, market: MarketData, book: Book, cut: date | None, end: date
+) -> Series | None:
+    """The series from the day after `cut` (or the day before the first event) to `end`."""
+    grid = _grid(book, cut, end)
+    if grid is None:
+        return None
+    held = holdings(grid, book)
+    holding = np.asarray(held.quantity != 0)
+    columns = np.flatnonzero(holding.any(axis=0))
+    ids = [book.instruments[c] for c in columns]
+    provider = market.provider.name
+    first = grid[0].astype(date)
+    closes = await prices.load(session, provider, ids, first - CARRY_LOOKBACK, end)
+    closes, priced = await _fill(session, market, book, grid, holding, _reindex(closes, columns))
+    return assemble(grid, book, held, priced, closes.scale)
+
+
+def _reindex(closes: Closes, columns: Any) -> Closes:
+    """Closes loaded for a subset of columns, renumbered to the book's columns."""
+    return Closes(columns[closes.column], closes.day, closes.value, closes.scale)
+
+
+async def _fill(
+    session: AsyncSession,
+    market: MarketData,
+    book: Book,
+    grid: Days,
+    holding: Any,
+    closes: Closes,
+) -> tuple[Closes, Prices]:
+    """Add the closes the store lacks: the last one before the grid for holdings it has none
+    for, then whatever the vendor has for stale stretches."""
+    priced = price_grid(grid, closes, len(book.instruments))
+    unpriced = np.flatnonzero(holding[0] & ~priced.known[0])
+    if len(unpriced):
+        ids = [book.instruments[c] for c in unpriced]
+        latest = await market.latest_closes(session, ids, grid[0].astype(date))
+        extras = [
+            prices.Extra(int(c), [latest[i][0]], [latest[i][1]])
+            for c, i in zip(unpriced, ids, strict=True)
+            if i in latest
+        ]
+        closes = prices.merge(closes, extras)
+        priced = price_grid(grid, closes, len(book.instruments))
+    final = last_final_date(utcnow())
+    windows = prices.stale_windows(grid, holding, priced, final)
+    if not windows:
+        return closes, priced
+    wanted = {c: (book.tickers[c], start, end) for c, (start, end) in windows.items()}
+    closes = prices.merge(closes, await prices.fetch(market, wanted, lambda bar: bar.close))
+    return closes, price_grid(grid, closes, len(book.instruments))
+
+
+async def _write(
+    session: AsyncSession, portfolio_id: uuid.UUID, cut: date | None, series: Series | None
+) -> None:
+    mine = PortfolioNav.portfolio_id == portfolio_id
+    stale = delete(PortfolioNav).where(mine)
+    await session.execute(stale.where(PortfolioNav.date > cut) if cut else stale)
+    if series is None:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "portfolio_id": portfolio_id,
+            "date": day,
+            "nav": series.nav[i],
+            "cash": series.cash[i],
+            "inflow": series.inflow[i],
+            "outflow": series.outflow[i],
+            "missing": series.missing[i],
+            "computed_at": now,
+        }
+        for i, day in enumerate(series.days)
+    ]
+    dialect = session.get_bind().dialect.name
+    table = _table(PortfolioNav)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    upsert = insert.on_conflict_do_update(
+        index_elements=list(KEY),
+        set_={name: insert.excluded[name] for name in rows[0] if name not in KEY},
+    )
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        await session.execute(upsert, rows[start : start + ROWS_PER_INSERT])
+
+
+async def read(
+    session: AsyncSession, portfolio_id: uuid.UUID, first: date, last: date
+) -> list[NavRow]:
+    rows = await session.execute(
+        select(
+            PortfolioNav.date,
+            PortfolioNav.nav,
+            PortfolioNav.inflow,
+            PortfolioNav.outflow,
+            PortfolioNav.missing,
+        )
+        .where(PortfolioNav.portfolio_id == portfolio_id, PortfolioNav.date.between(first, last))
+        .order_by(PortfolioNav.date)
+    )
+    return [NavRow(*row) for row in rows]
