@@ -2,8 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
+from app.analytics.valuation import mark
 from app.auth.dependencies import InvalidCredentials, PermissionDenied
 from app.auth.permissions import Permission
 from app.core.database import SessionDep
@@ -24,10 +25,20 @@ router = APIRouter(
 ForRead = Annotated[Portfolio, Depends(portfolio_access(Permission.PORTFOLIOS_READ))]
 
 
-@router.get("", response_model=Page[PositionRead], summary="Positions, by ticker")
+@router.get(
+    "",
+    response_model=Page[PositionRead],
+    summary="Positions, by ticker, valued at their latest stored close",
+    description="`weight` is market value over NAV, a fraction; null values have no price.",
+)
 async def list_positions(
-    portfolio: ForRead, session: SessionDep, page: PageDep, include_closed: bool = False
+    portfolio: ForRead,
+    session: SessionDep,
+    page: PageDep,
+    request: Request,
+    include_closed: bool = False,
 ) -> Page[PositionRead]:
     rows = await service.list_positions(session, portfolio.id, include_closed=include_closed)
+    rows = await mark(session, request.app.state.market_data, portfolio, rows)
     items = [PositionRead.model_validate(r) for r in rows[page.offset : page.offset + page.limit]]
     return Page(items=items, total=len(rows), limit=page.limit, offset=page.offset)
