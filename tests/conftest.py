@@ -35,8 +35,9 @@ SERVER_URL = os.environ.get(
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 HOW_TO_START = (
     "Folio's tests need a real PostgreSQL and Redis. Set TEST_DATABASE_URL and TEST_REDIS_URL, "
-    "or start local ones on the standard ports, e.g. `docker compose up -d db redis`, or "
-    "`pg_ctlcluster <version> main start` and `redis-server --daemonize yes`."
+    "or start local ones on the standard ports: `pg_ctlcluster <version> main start` and "
+    "`redis-server --daemonize yes`, or `docker compose up -d db redis` with "
+    "TEST_DATABASE_URL=postgresql+asyncpg://folio:folio@127.0.0.1:5432/postgres."
 )
 
 

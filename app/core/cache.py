@@ -106,7 +106,7 @@ class RedisCache:
             max_connections=max_connections,
             timeout=2,
             socket_timeout=1.0,
-            socket_connect_timeout=0.5,
+            socket_connect_timeout=1.0,
             decode_responses=True,
         )
         self.client = redis.Redis(connection_pool=pool)

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - the known default we refuse
@@ -67,7 +67,6 @@ class Settings(BaseSettings):
 
     first_superuser_email: str | None = None
     first_superuser_password: str | None = None
-    email_backend: str = "console"
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None
@@ -86,6 +85,11 @@ class Settings(BaseSettings):
             if isinstance(value, str):
                 data[key] = [o.strip() for o in value.split(",") if o.strip()]
         return data
+
+    @field_validator("log_dir", mode="before")
+    @classmethod
+    def _empty_log_dir_means_no_files(cls, value: object) -> object:
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> Self:
