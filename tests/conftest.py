@@ -10,16 +10,19 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+import redis
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
+    AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
@@ -28,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 from app.cli.db import upgrade_to_head
 from app.core.config import Environment, Settings
 from app.main import create_app
+from app.market.models import Instrument
 
 SERVER_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -125,9 +129,13 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def db(app: FastAPI) -> AsyncIterator[AsyncConnection]:
-    """One connection in a transaction that every session of the test joins, rolled back after."""
+    """One connection in a transaction that every session of the test joins, rolled back after.
+
+    Market data commits its own writes (instruments and bars) outside that transaction:
+    what it wrote during the test is deleted after it.
+    """
     real_sessionmaker = app.state.sessionmaker
-    async with app.state.engine.connect() as conn:
+    async with forget_new_instruments(app.state.engine), app.state.engine.connect() as conn:
         transaction = await conn.begin()
         app.state.sessionmaker = async_sessionmaker(
             bind=conn,
@@ -142,6 +150,17 @@ async def db(app: FastAPI) -> AsyncIterator[AsyncConnection]:
             await transaction.rollback()
 
 
+@asynccontextmanager
+async def forget_new_instruments(engine: AsyncEngine) -> AsyncIterator[None]:
+    async with engine.connect() as conn:
+        before = await conn.scalar(select(func.coalesce(func.max(Instrument.id), 0)))
+    try:
+        yield
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(delete(Instrument).where(Instrument.id > before))
+
+
 @pytest.fixture
 async def session(app: FastAPI, db: AsyncConnection) -> AsyncIterator[AsyncSession]:
     async with app.state.sessionmaker() as s:
@@ -149,11 +168,13 @@ async def session(app: FastAPI, db: AsyncConnection) -> AsyncIterator[AsyncSessi
 
 
 @pytest.fixture(autouse=True)
-async def _clean_redis(request: pytest.FixtureRequest) -> None:
-    if "app" in request.fixturenames:
-        app: FastAPI = request.getfixturevalue("app")
-        if app.state.cache.backend == "redis":
-            await app.state.cache.client.flushdb()
+def _clean_redis() -> None:
+    """Every test starts with an empty Redis database: nothing cached leaks between tests."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
 
 
 @pytest.fixture
