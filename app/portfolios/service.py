@@ -192,11 +192,13 @@ def _audit(
 
 
 async def _flush_unique(session: AsyncSession, portfolio: Portfolio) -> None:
+    # Read before flushing: a failed flush expires the row, and reloading it then fails.
+    details = {"name": portfolio.name, "slug": portfolio.slug}
     try:
         async with session.begin_nested():
             session.add(portfolio)
     except IntegrityError as exc:
-        raise PortfolioExists(details={"name": portfolio.name, "slug": portfolio.slug}) from exc
+        raise PortfolioExists(details=details) from exc
 
 
 async def _active_user(session: AsyncSession, user_id: uuid.UUID) -> User:

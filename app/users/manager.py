@@ -53,11 +53,13 @@ class UserDatabase(SQLAlchemyUserDatabase[User, uuid.UUID]):
         await self.session.flush()
 
     async def _flush(self, user: User) -> None:
+        # Read before flushing: a failed flush expires the row, and reloading it then fails.
+        details = {"username": user.username}
         try:
             async with self.session.begin_nested():
                 self.session.add(user)
         except IntegrityError as exc:
-            raise UsernameTaken(details={"username": user.username}) from exc
+            raise UsernameTaken(details=details) from exc
 
 
 class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
