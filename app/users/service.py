@@ -101,7 +101,12 @@ async def update(
     session: AsyncSession, actor: User, user_id: uuid.UUID, changes: UserAdminUpdate
 ) -> User:
     user = await get_user(session, user_id)
-    values = changes.model_dump(exclude_unset=True)
+    # null leaves a field as it is, except the team, where it means "no team"
+    values = {
+        field: value
+        for field, value in changes.model_dump(exclude_unset=True).items()
+        if value is not None or field == "team_id"
+    }
     if values.get("team_id") is not None:
         await get_team(session, values["team_id"])
     before = snapshot(user, AUDITED_FIELDS)
