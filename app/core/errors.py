@@ -104,6 +104,20 @@ class DatabaseUnavailable(ServiceUnavailable):
     message = "The database is unavailable; try again shortly."
 
 
+class UnstorableValue(InvalidInput):
+    code = "unstorable_value"
+    message = "A value in the request cannot be stored: a NUL character, or a number out of range."
+
+
+class MalformedBody(DomainError):
+    code = "malformed_body"
+    message = "The request body could not be read (not JSON, not UTF-8, or broken multipart)."
+
+
+# What FastAPI and Starlette say when they cannot read a body at all.
+_UNREADABLE_BODY = frozenset({"There was an error parsing the body", "Invalid multipart data."})
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -135,7 +149,9 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     phrase = HTTPStatus(exc.status_code).phrase
     detail = exc.detail.value if isinstance(exc.detail, Enum) else exc.detail
-    if isinstance(detail, dict) and "code" in detail:
+    if exc.status_code == MalformedBody.status_code and str(detail) in _UNREADABLE_BODY:
+        code, message = MalformedBody.code, MalformedBody.message
+    elif isinstance(detail, dict) and "code" in detail:
         code = detail["code"]
         code = code.value if isinstance(code, Enum) else str(code)
         code, message = code.lower(), str(detail.get("reason", phrase))
@@ -147,6 +163,11 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, DBAPIError) and _sqlstate(exc) in _UNSTORABLE_INPUT:
+        logger.warning("value refused by the database: %s", exc.orig)
+        return error_response(
+            UnstorableValue.status_code, UnstorableValue.code, UnstorableValue.message
+        )
     if (
         isinstance(exc, DBAPIError)
         and not exc.connection_invalidated
@@ -156,6 +177,21 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     logger.error("database unavailable: %s", exc.__class__.__name__)
     err = DatabaseUnavailable(headers={"Retry-After": "1"})
     return error_response(err.status_code, err.code, err.message, None, err.headers)
+
+
+# SQLSTATEs for a value PostgreSQL cannot take: a NUL or untranslatable character, a number
+# out of range (22000: the driver's own refusal, e.g. an integer beyond 64 bits), too long.
+_UNSTORABLE_INPUT = frozenset({"22000", "22001", "22003", "22021", "22P05"})
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    cause: BaseException | None = exc.orig
+    while cause is not None:
+        state = getattr(cause, "sqlstate", None)
+        if state:
+            return str(state)
+        cause = cause.__cause__
+    return None
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:
@@ -178,6 +214,73 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConnectionError, _database_error)
     app.add_exception_handler(OSError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    _document_the_envelope(app)
+
+
+# The error bodies FastAPI (422) and fastapi-users (400) document; the handlers above
+# answer both with the envelope instead.
+_FOREIGN_ERROR_SCHEMAS = ("HTTPValidationError", "ErrorModel")
+
+
+def _document_the_envelope(app: FastAPI) -> None:
+    """Make the OpenAPI document show the envelope for every error, as the handlers send it,
+    and the 400 that any operation with a body answers when the body cannot be read."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operation in _operations(schema):
+                _envelope_errors(operation)
+            components = schema.get("components", {}).get("schemas", {})
+            components.update(_envelope_components())
+            for name in (*_FOREIGN_ERROR_SCHEMAS, "ValidationError"):
+                components.pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    methods = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+    return [
+        op for item in schema.get("paths", {}).values() for m, op in item.items() if m in methods
+    ]
+
+
+def _envelope_errors(operation: dict[str, Any]) -> None:
+    envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    for response in operation.get("responses", {}).values():
+        content = response.get("content", {}).get("application/json")
+        ref = (content or {}).get("schema", {}).get("$ref", "")
+        if ref.rsplit("/", 1)[-1] in _FOREIGN_ERROR_SCHEMAS:
+            content["schema"] = envelope
+            for example in content.get("examples", {}).values():
+                example["value"] = _as_envelope(example.get("value"))
+    if "requestBody" in operation:
+        operation["responses"].setdefault(
+            str(int(MalformedBody.status_code)),
+            {
+                "description": f"{MalformedBody.message} `{MalformedBody.code}`",
+                "content": {"application/json": {"schema": envelope}},
+            },
+        )
+
+
+def _as_envelope(value: Any) -> Any:
+    """A fastapi-users example (`{"detail": "CODE"}`) as the envelope the handler sends."""
+    detail = value.get("detail") if isinstance(value, dict) else None
+    if isinstance(detail, dict) and "code" in detail:
+        return error_body(str(detail["code"]).lower(), str(detail.get("reason", "")))
+    if isinstance(detail, str):
+        return error_body(detail.lower(), detail)
+    return value
+
+
+def _envelope_components() -> dict[str, Any]:
+    schema = ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {"ErrorEnvelope": schema, **schema.pop("$defs", {})}
 
 
 def responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:

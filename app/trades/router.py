@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.auth.dependencies import CsrfFailed, CurrentUser, InvalidCredentials, PermissionDenied
@@ -36,6 +36,7 @@ router = APIRouter(
 ForRead = Annotated[Portfolio, Depends(portfolio_access(Permission.PORTFOLIOS_READ))]
 ForBooking = Annotated[Portfolio, Depends(portfolio_access(Permission.TRADES_CREATE))]
 ForCancel = Annotated[Portfolio, Depends(portfolio_access(Permission.TRADES_CANCEL))]
+TradeId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The trade's id")]
 BOOKING_ERRORS = responses(
     booking.InsufficientCash,
     InsufficientQuantity,
@@ -141,7 +142,7 @@ async def export_trades(portfolio: ForRead, request: Request) -> StreamingRespon
 
 
 @router.get("/{trade_id}", response_model=TradeRead, responses=responses(booking.TradeNotFound))
-async def read_trade(trade_id: int, portfolio: ForRead, session: SessionDep) -> TradeRead:
+async def read_trade(trade_id: TradeId, portfolio: ForRead, session: SessionDep) -> TradeRead:
     return await booking.get_trade(session, portfolio.id, trade_id)
 
 
@@ -158,6 +159,10 @@ async def read_trade(trade_id: int, portfolio: ForRead, session: SessionDep) -> 
     summary="Cancel a trade (it stays visible, marked cancelled)",
 )
 async def cancel_trade(
-    trade_id: int, body: TradeCancel, portfolio: ForCancel, user: CurrentUser, session: SessionDep
+    trade_id: TradeId,
+    body: TradeCancel,
+    portfolio: ForCancel,
+    user: CurrentUser,
+    session: SessionDep,
 ) -> TradeRead:
     return await booking.cancel(session, user, portfolio.id, trade_id, body.reason)
