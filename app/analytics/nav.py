@@ -7,6 +7,7 @@ saved only if the version did not move while it ran: otherwise it runs again, th
 holding the portfolio row FOR SHARE so that no booking can interleave.
 """
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -15,8 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.analytics import book as books
@@ -46,8 +46,8 @@ logger = logging.getLogger("folio.analytics")
 CLOCK_SKEW = timedelta(seconds=2)
 CARRY_LOOKBACK = timedelta(days=14)
 ONE_DAY = timedelta(days=1)
-ROWS_PER_INSERT = 1000
-KEY = ("portfolio_id", "date")
+UNIQUE_VIOLATION = "23505"
+NAV_COLUMNS = ["portfolio_id", "date", "nav", "cash", "inflow", "outflow", "missing", "computed_at"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +67,25 @@ class NavRow:
     missing: list[dict[str, Any]] | None
 
 
+@dataclass(frozen=True)
+class Fresh:
+    """The rows this request computed: every row after `cut` (every row when it is None)."""
+
+    cut: date | None
+    rows: list[NavRow]
+
+
 async def bring_up_to_date(
     session: AsyncSession, market: MarketData, portfolio_id: uuid.UUID, end: date
-) -> None:
-    """Make the stored rows valid through `end`, recomputing from the earliest change."""
+) -> Fresh | None:
+    """Make the stored rows valid through `end`, recomputing from the earliest change only;
+    the rows computed, if any were."""
     for lock in (False, True):
-        if await _refresh(session, market, portfolio_id, end, lock=lock):
-            return
+        done, fresh = await _refresh(session, market, portfolio_id, end, lock=lock)
+        if done:
+            return fresh
     logger.warning("NAV series of %s changed under a locked refresh", portfolio_id)
+    return fresh
 
 
 async def _state(session: AsyncSession, portfolio_id: uuid.UUID, *, lock: bool) -> State:
@@ -92,20 +103,23 @@ async def _state(session: AsyncSession, portfolio_id: uuid.UUID, *, lock: bool) 
 
 async def _refresh(
     session: AsyncSession, market: MarketData, portfolio_id: uuid.UUID, end: date, *, lock: bool
-) -> bool:
+) -> tuple[bool, Fresh | None]:
+    """Whether the refresh is over (False: the version moved, run it again), and its rows."""
     state = await _state(session, portfolio_id, lock=lock)
     priced_at = utcnow() - CLOCK_SKEW
     valid = await _still_valid(session, market.provider.name, portfolio_id, state)
     if valid is not None and valid >= end:
         if valid == state.valid_through:
-            return True
-        return await _save_state(session, portfolio_id, state.version, valid, priced_at)
-    first = await first_day(session, portfolio_id)
+            return True, None
+        return await _save_state(session, portfolio_id, state.version, valid, priced_at), None
+    first = await _stored_first_day(session, portfolio_id)
     cut = valid if valid is not None and first is not None and valid >= first else None
     book = await books.load(session, portfolio_id, state.cash, cut)
     series = await compute(session, market, book, cut, end)
-    await _write(session, portfolio_id, cut, series)
-    return await _save_state(session, portfolio_id, state.version, end, priced_at)
+    fresh = Fresh(cut, _nav_rows(series))
+    if not await _write(session, portfolio_id, cut, series):
+        return True, fresh
+    return await _save_state(session, portfolio_id, state.version, end, priced_at), fresh
 
 
 async def _still_valid(
@@ -144,8 +158,16 @@ def _table(model: type[Base]) -> Table:
     return table
 
 
-async def first_day(session: AsyncSession, portfolio_id: uuid.UUID) -> date | None:
-    """The first stored row: the business day before the portfolio's first event."""
+async def first_day(
+    session: AsyncSession, portfolio_id: uuid.UUID, fresh: Fresh | None
+) -> date | None:
+    """The series' first day: the business day before the portfolio's first event."""
+    if fresh is not None and fresh.cut is None:
+        return fresh.rows[0].date if fresh.rows else None
+    return await _stored_first_day(session, portfolio_id)
+
+
+async def _stored_first_day(session: AsyncSession, portfolio_id: uuid.UUID) -> date | None:
     first: date | None = await session.scalar(
         select(func.min(PortfolioNav.date)).where(PortfolioNav.portfolio_id == portfolio_id)
     )
@@ -217,40 +239,70 @@ async def _fill(
     return closes, price_grid(grid, closes, len(book.instruments))
 
 
-async def _write(
-    session: AsyncSession, portfolio_id: uuid.UUID, cut: date | None, series: Series | None
-) -> None:
-    mine = PortfolioNav.portfolio_id == portfolio_id
-    stale = delete(PortfolioNav).where(mine)
-    await session.execute(stale.where(PortfolioNav.date > cut) if cut else stale)
+def _nav_rows(series: Series | None) -> list[NavRow]:
     if series is None:
-        return
-    now = utcnow()
-    rows = [
-        {
-            "portfolio_id": portfolio_id,
-            "date": day,
-            "nav": series.nav[i],
-            "cash": series.cash[i],
-            "inflow": series.inflow[i],
-            "outflow": series.outflow[i],
-            "missing": series.missing[i],
-            "computed_at": now,
-        }
+        return []
+    return [
+        NavRow(day, series.nav[i], series.inflow[i], series.outflow[i], series.missing[i])
         for i, day in enumerate(series.days)
     ]
-    dialect = session.get_bind().dialect.name
+
+
+async def _write(
+    session: AsyncSession, portfolio_id: uuid.UUID, cut: date | None, series: Series | None
+) -> bool:
+    """Replace the rows after `cut`; False when a concurrent request stored them first."""
+    mine = PortfolioNav.portfolio_id == portfolio_id
+    stale = delete(PortfolioNav).where(mine)
+    try:
+        async with session.begin_nested():
+            await session.execute(stale.where(PortfolioNav.date > cut) if cut else stale)
+            if series is not None:
+                await _insert(session, portfolio_id, series)
+    except Exception as exc:
+        if _sqlstate(exc) != UNIQUE_VIOLATION:
+            raise
+        logger.info("NAV series of %s stored by a concurrent request", portfolio_id)
+        return False
+    return True
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    state = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return str(state) if state else None
+
+
+async def _insert(session: AsyncSession, portfolio_id: uuid.UUID, series: Series) -> None:
+    """On PostgreSQL by binary COPY (the rows after the cut were just deleted)."""
+    now = utcnow()
+    money = zip(series.nav, series.cash, series.inflow, series.outflow, strict=True)
+    rows = [
+        (portfolio_id, day, *amounts, missing, now)
+        for day, amounts, missing in zip(series.days, money, series.missing, strict=True)
+    ]
+    if session.get_bind().dialect.name == "postgresql":
+        connection = await (await session.connection()).get_raw_connection()
+        driver: Any = connection.driver_connection
+        records = [(*r[:6], json.dumps(r[6]) if r[6] else None, r[7]) for r in rows]
+        await driver.copy_records_to_table(
+            PortfolioNav.__tablename__, records=records, columns=NAV_COLUMNS
+        )
+        return
     table = _table(PortfolioNav)
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    upsert = insert.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={name: insert.excluded[name] for name in rows[0] if name not in KEY},
-    )
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        await session.execute(upsert, rows[start : start + ROWS_PER_INSERT])
+    await session.execute(insert(table), [dict(zip(NAV_COLUMNS, r, strict=True)) for r in rows])
 
 
 async def read(
+    session: AsyncSession, portfolio_id: uuid.UUID, first: date, last: date, fresh: Fresh | None
+) -> list[NavRow]:
+    """The rows from `first` to `last`: stored ones, then those this request computed."""
+    upto = last if fresh is None else min(last, fresh.cut) if fresh.cut else None
+    stored = await _stored(session, portfolio_id, first, upto) if upto and first <= upto else []
+    computed = [r for r in fresh.rows if first <= r.date <= last] if fresh else []
+    return stored + computed
+
+
+async def _stored(
     session: AsyncSession, portfolio_id: uuid.UUID, first: date, last: date
 ) -> list[NavRow]:
     rows = await session.execute(

@@ -6,6 +6,7 @@ row before `start`). The benchmark is a buy-and-hold of its ticker over the same
 adjusted closes (a total return).
 """
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.analytics import figures, nav, prices
 from app.analytics.figures import Daily, Figures
 from app.analytics.schemas import (
+    RATIO_PLACES,
     BenchmarkPerformance,
     FiguresRead,
     Interval,
@@ -83,13 +85,13 @@ async def performance(
     if query.start is not None and query.start > end:
         raise InvalidRange("start is after end.", details={"start": query.start, "end": end})
     ticker = _benchmark_ticker(query.benchmark or portfolio.benchmark)
-    await nav.bring_up_to_date(session, market, portfolio.id, end)
-    first = await nav.first_day(session, portfolio.id)
+    fresh = await nav.bring_up_to_date(session, market, portfolio.id, end)
+    first = await nav.first_day(session, portfolio.id, fresh)
     inception = roll_forward(first + nav.ONE_DAY) if first is not None else None
     start = max(query.start or inception or end, inception or end)
     rows = []
     if inception is not None and start <= end:
-        rows = await nav.read(session, portfolio.id, previous_business_day(start), end)
+        rows = await nav.read(session, portfolio.id, previous_business_day(start), end, fresh)
     if len(rows) < 2:
         return _empty(query, start if inception else None, end, ticker)
     base, days = rows[0], rows[1:]
@@ -190,7 +192,7 @@ async def _benchmark_curve(
         return Curve(Figures(), np.full(len(grid) - 1, np.nan), reason)
     value = priced.value[:, 0].astype(float) / 10**closes.scale
     zeros = np.zeros(len(grid) - 1)
-    daily = Daily([d.astype(date) for d in grid[1:]], value[:-1], value[1:], zeros, zeros)
+    daily = Daily(grid[1:].tolist(), value[:-1], value[1:], zeros, zeros)
     # Bought at the close before the range (dated at its start, as the portfolio's start
     # value is), or at the first close the ticker has.
     first = int(np.argmax(known))
@@ -243,19 +245,23 @@ def _sample(days: list[date], interval: Interval) -> list[int]:
 def _points(
     days: list[nav.NavRow], mine: Curve, theirs: Curve, interval: Interval
 ) -> list[SeriesPoint]:
-    def cumulative(curve: Curve, i: int) -> float | None:
-        value = float(curve.cumulative[i])
-        return None if np.isnan(value) else value
-
+    picks = _sample([d.date for d in days], interval)
+    ours, bench = _ratios(mine.cumulative[picks]), _ratios(theirs.cumulative[picks])
+    # Built without validation: every value is already of its field's type.
     return [
-        SeriesPoint(
+        SeriesPoint.model_construct(
             date=days[i].date,
             nav=money(days[i].nav),
-            twr_cumulative=ratio(cumulative(mine, i)),
-            benchmark_cumulative=ratio(cumulative(theirs, i)),
+            twr_cumulative=a,
+            benchmark_cumulative=b,
         )
-        for i in _sample([d.date for d in days], interval)
+        for i, a, b in zip(picks, ours, bench, strict=True)
     ]
+
+
+def _ratios(values: npt.NDArray[np.floating[Any]]) -> list[Decimal | None]:
+    """As `ratio` does one by one: Python formats a float correctly rounded, half to even."""
+    return [None if math.isnan(v) else Decimal(f"{v:.{RATIO_PLACES}f}") for v in values.tolist()]
 
 
 def _missing(days: list[nav.NavRow]) -> list[MissingPrice]:
