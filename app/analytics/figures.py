@@ -67,7 +67,10 @@ def annualized(total: float, days: int) -> float | None:
     if days <= 0:
         return None
     growth = 1.0 + total
-    return growth ** (DAYS_PER_YEAR / days) - 1.0 if growth > 0 else -1.0
+    if growth <= 0:
+        return -1.0
+    with np.errstate(over="ignore"):  # an overflow is infinite, written as null
+        return float(np.power(growth, DAYS_PER_YEAR / days)) - 1.0
 
 
 def max_drawdown(base_date: date, dates: list[date], wealth: Floats) -> Drawdown:
@@ -162,6 +165,18 @@ def compute(
     risk_free_annual: float,
 ) -> tuple[Figures, Floats]:
     """Every figure of the range, and the cumulative TWR of each day."""
+    with np.errstate(all="ignore"):  # infinite or undefined figures are written as null
+        return _compute(daily, start, end, base_date, flows, risk_free_annual)
+
+
+def _compute(
+    daily: Daily,
+    start: date,
+    end: date,
+    base_date: date,
+    flows: tuple[npt.NDArray[np.int64], Floats],
+    risk_free_annual: float,
+) -> tuple[Figures, Floats]:
     r, counted = returns(daily)
     wealth = np.cumprod(1.0 + r)
     if not counted.any():

@@ -39,7 +39,7 @@ from app.market.models import Instrument
 from app.market.provider import Bar, UnknownTicker
 from app.market.service import MarketData, normalise
 from app.portfolios.models import Portfolio
-from app.trades.schemas import latest_market_date
+from app.trades.schemas import EARLIEST_TRADE_DATE, latest_market_date
 
 
 class InvalidRange(InvalidInput):
@@ -72,18 +72,22 @@ def market_today() -> date:
     return new_york_date(utcnow())
 
 
-def check_not_future(day: date, name: str) -> None:
-    if day > latest_market_date():
-        raise InvalidRange(f"{name} is in the future.", details={name: day.isoformat()})
+def check_date(day: date, name: str) -> None:
+    if not EARLIEST_TRADE_DATE <= day <= latest_market_date():
+        raise InvalidRange(
+            f"{name} must be from {EARLIEST_TRADE_DATE} to today.", details={name: day.isoformat()}
+        )
 
 
 async def performance(
     session: AsyncSession, market: MarketData, portfolio: Portfolio, query: Query
 ) -> PerformanceRead:
     end = query.end or market_today()
-    check_not_future(end, "end")
-    if query.start is not None and query.start > end:
-        raise InvalidRange("start is after end.", details={"start": query.start, "end": end})
+    check_date(end, "end")
+    if query.start is not None:
+        check_date(query.start, "start")
+        if query.start > end:
+            raise InvalidRange("start is after end.", details={"start": query.start, "end": end})
     ticker = _benchmark_ticker(query.benchmark or portfolio.benchmark)
     fresh = await nav.bring_up_to_date(session, market, portfolio.id, end)
     first = await nav.first_day(session, portfolio.id, fresh)
@@ -260,8 +264,8 @@ def _points(
 
 
 def _ratios(values: npt.NDArray[np.floating[Any]]) -> list[Decimal | None]:
-    """As `ratio` does one by one: Python formats a float correctly rounded, half to even."""
-    return [None if math.isnan(v) else Decimal(f"{v:.{RATIO_PLACES}f}") for v in values.tolist()]
+    """As `ratio` does one by one, for a whole array."""
+    return [Decimal(f"{v:.{RATIO_PLACES}f}") if math.isfinite(v) else None for v in values.tolist()]
 
 
 def _missing(days: list[nav.NavRow]) -> list[MissingPrice]:

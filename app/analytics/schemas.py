@@ -6,6 +6,7 @@ RATIO_PLACES decimal places; `_pct` fields are percentages rounded to PERCENT_PL
 """
 
 import enum
+import math
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import overload
@@ -40,9 +41,12 @@ def money(value: Decimal | None) -> Decimal | None:
 
 
 def ratio(value: float | Decimal | None) -> Decimal | None:
-    if value is None:
+    """Rounded half to even to RATIO_PLACES; None for a float that is not finite."""
+    if isinstance(value, Decimal):
+        return value.quantize(Decimal(1).scaleb(-RATIO_PLACES), ROUND_HALF_EVEN, EXACT)
+    if value is None or not math.isfinite(value):
         return None
-    return Decimal(value).quantize(Decimal(1).scaleb(-RATIO_PLACES), ROUND_HALF_EVEN, EXACT)
+    return Decimal(f"{value:.{RATIO_PLACES}f}")  # correctly rounded, half to even
 
 
 def percent(value: Decimal | None) -> Decimal | None:

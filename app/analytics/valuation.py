@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.analytics import prices
-from app.analytics.performance import check_not_future, market_today
+from app.analytics.performance import check_date, market_today
 from app.analytics.schemas import PositionValue, ValuationRead, money, percent, ratio
 from app.analytics.series import EXACT, STALE_AFTER_DAYS
 from app.cash.models import CashTransaction
@@ -52,7 +52,7 @@ async def valuation(
 ) -> ValuationRead:
     today = market_today()
     as_of = as_of or today
-    check_not_future(as_of, "as_of")
+    check_date(as_of, "as_of")
     held, cash = await holdings_at(session, portfolio, as_of, today)
     live = as_of >= today and len(held) <= MAX_QUOTES
     quoted = await price_all(session, market, held, as_of, live=live, fetch=True)

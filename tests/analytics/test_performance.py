@@ -199,3 +199,12 @@ async def test_series_are_sampled_by_week_and_month_but_figures_stay_daily(desk:
     assert [p["date"] for p in monthly["series"]] == ["2024-01-31"]
     assert weekly["twr"] == daily["twr"] == monthly["twr"]
     assert daily["start"] == "2024-01-08"  # clamped to the first deposit
+
+
+async def test_an_absurd_return_is_written_as_null_not_an_error(desk: Desk) -> None:
+    await desk.cash("deposit", "0.01", "2024-01-08")
+    await desk.cash("interest", "1000000000000", "2024-01-09")
+    body = await desk.performance(**WEEK)
+    assert abs(float(body["twr"]) / 1e14 - 1) < 1e-12  # (0.01 + 1e12) / 0.01 - 1
+    assert body["twr_annualized"] is None  # beyond any float
+    assert body["xirr"] is None and body["xirr_reason"]

@@ -99,3 +99,13 @@ async def test_an_outsider_gets_404_and_a_bad_date_422(
         f"{desk.base}/performance", params={"benchmark": "NOPE!"}, headers=desk.headers
     )
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (422, "unknown_ticker")
+
+
+async def test_dates_outside_the_trading_era_are_422_not_500(desk: Desk) -> None:
+    for path, params in (
+        ("valuation", {"as_of": "0001-01-01"}),
+        ("performance", {"start": "0001-01-01"}),
+        ("performance", {"end": "1969-12-31"}),
+    ):
+        response = await desk.client.get(f"{desk.base}/{path}", params=params, headers=desk.headers)
+        assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_range")
