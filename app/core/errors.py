@@ -5,6 +5,7 @@ from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
+from asyncpg.exceptions import PostgresError
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -172,8 +173,20 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
         isinstance(exc, DBAPIError)
         and not exc.connection_invalidated
         and not _is_connection_error(exc)
+        and not _server_unavailable(exc)
     ):
         return await _unexpected_error(_, exc)
+    return _database_unavailable(exc)
+
+
+async def _driver_error(request: Request, exc: Exception) -> JSONResponse:
+    """A driver error SQLAlchemy did not wrap: asyncpg's own, raised while connecting."""
+    if _server_unavailable(exc):
+        return _database_unavailable(exc)
+    return await _unexpected_error(request, exc)
+
+
+def _database_unavailable(exc: BaseException) -> JSONResponse:
     logger.error("database unavailable: %s", exc.__class__.__name__)
     err = DatabaseUnavailable(headers={"Retry-After": "1"})
     return error_response(err.status_code, err.code, err.message, None, err.headers)
@@ -184,14 +197,25 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
 _UNSTORABLE_INPUT = frozenset({"22000", "22001", "22003", "22021", "22P05"})
 
 
-def _sqlstate(exc: DBAPIError) -> str | None:
-    cause: BaseException | None = exc.orig
+# The server refusing or dropping connections: 08xxx connection exceptions, 57P01-57P03
+# (shut down by an administrator or a crash, or still starting up).
+_SERVER_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03"})
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error, wrapped by SQLAlchemy or raw (as on connecting)."""
+    cause: BaseException | None = exc
     while cause is not None:
         state = getattr(cause, "sqlstate", None)
         if state:
             return str(state)
-        cause = cause.__cause__
+        cause = getattr(cause, "orig", None) or cause.__cause__
     return None
+
+
+def _server_unavailable(exc: BaseException) -> bool:
+    state = _sqlstate(exc)
+    return state is not None and (state.startswith("08") or state in _SERVER_UNAVAILABLE)
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:
@@ -213,6 +237,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PoolTimeoutError, _database_error)
     app.add_exception_handler(ConnectionError, _database_error)
     app.add_exception_handler(OSError, _database_error)
+    app.add_exception_handler(PostgresError, _driver_error)
     app.add_exception_handler(Exception, _unexpected_error)
     _document_the_envelope(app)
 
