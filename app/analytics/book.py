@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.analytics.series import Book, CashEvent, Ints, TradeMoves, trade_moves
+from app.analytics.series import Book, CashEvent, Ints, TradeMoves, fewest_places, trade_moves
 from app.cash.models import CashTransaction
 from app.market.models import Instrument
 from app.positions.fold import Fill
@@ -79,7 +79,7 @@ async def _arrayed_trades(
     if any(None in quantities for _, _, quantities in rows):
         return None
     cash = (await session.execute(text(_CASH), params)).all()
-    quantity, scale = _fewest_places(_joined([q for _, _, q in rows]), QUANTITY_PLACES)
+    quantity, scale = fewest_places(_joined([q for _, _, q in rows]), QUANTITY_PLACES)
     return TradeMoves(
         column=_joined([[column[i]] * len(d) for i, d, _ in rows]),
         day=_joined([d for _, d, _ in rows]),
@@ -92,14 +92,6 @@ async def _arrayed_trades(
 
 def _joined(parts: list[list[int]]) -> Ints:
     return np.array([v for part in parts for v in part], dtype=np.int64)
-
-
-def _fewest_places(values: Ints, scale: int) -> tuple[Ints, int]:
-    """The same numbers at the smallest scale that keeps every one an integer."""
-    while scale and not (values % 10).any():
-        values //= 10
-        scale -= 1
-    return values, scale
 
 
 async def _each_trade(

@@ -17,7 +17,15 @@ import numpy.typing as npt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.analytics.series import STALE_AFTER_DAYS, Closes, Days, Prices, day_numbers, places
+from app.analytics.series import (
+    STALE_AFTER_DAYS,
+    Closes,
+    Days,
+    Prices,
+    day_numbers,
+    fewest_places,
+    places,
+)
 from app.core.errors import DomainError
 from app.market.models import PriceBar
 from app.market.provider import Bar
@@ -33,8 +41,7 @@ PriceColumn = Callable[[Bar], Decimal]
 # Binary COPY rows of fixed width: a field count, then each field's length and value.
 _COPY_CLOSES = """
 SELECT instrument_id, date - DATE '1970-01-01',
-       CASE WHEN {column} < {limit} THEN ({column} * {factor})::bigint ELSE -1 END,
-       scale({column})
+       CASE WHEN {column} < {limit} THEN ({column} * {factor})::bigint ELSE -1 END
 FROM price_bars
 WHERE instrument_id = ANY($1::integer[]) AND provider = $2 AND date BETWEEN $3 AND $4
 """
@@ -47,8 +54,6 @@ _COPY_ROW = np.dtype(
         ("day", ">i4"),
         ("price_size", ">i4"),
         ("price", ">i8"),
-        ("scale_size", ">i4"),
-        ("scale", ">i4"),
     ]
 )
 _COPY_HEADER, _COPY_TRAILER = 19, 2
@@ -113,13 +118,12 @@ async def _load_fast(
     rows = np.frombuffer(b"".join(chunks)[_COPY_HEADER:-_COPY_TRAILER], dtype=_COPY_ROW)
     if (rows["price"] < 0).any():
         return None
-    place = min(PRICE_PLACES, int(rows["scale"].max(initial=0)))
+    value, place = fewest_places(rows["price"].astype(np.int64), PRICE_PLACES)
     index = np.zeros(max(instruments, default=0) + 1, dtype=np.int64)
     index[list(instruments)] = np.arange(len(instruments))
     column_of = index[rows["instrument"]]
     day = rows["day"].astype(np.int64)
     order = np.lexsort((day, column_of))
-    value = rows["price"].astype(np.int64) // 10 ** (PRICE_PLACES - place)
     return Closes(column_of[order], day[order], value[order], place)
 
 

@@ -64,6 +64,14 @@ def scaled(values: Sequence[Decimal], scale: int) -> list[int]:
     return [int(v.scaleb(scale, EXACT)) for v in values]
 
 
+def fewest_places(values: Ints, scale: int) -> tuple[Ints, int]:
+    """The same numbers at the smallest scale that keeps every one an integer."""
+    while scale and not (values % 10).any():
+        values //= 10
+        scale -= 1
+    return values, scale
+
+
 def int_array(values: Sequence[int], bound: int) -> Matrix:
     """int64 when `bound` (the largest magnitude any later sum can reach) fits, else objects."""
     if bound < INT64_SAFE:

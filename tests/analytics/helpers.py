@@ -101,9 +101,14 @@ class Desk:
         return body
 
 
-async def make_desk(app: FastAPI, session: AsyncSession, client: AsyncClient) -> Desk:
+async def make_desk(
+    app: FastAPI, session: AsyncSession, client: AsyncClient, *, unbounded: bool = False
+) -> Desk:
+    """A PM's empty portfolio; `unbounded`: shorts and negative cash allowed."""
     pm = await make_user(session, Role.PORTFOLIO_MANAGER)
-    portfolio = await make_portfolio(session, pm)
+    portfolio = await make_portfolio(
+        session, pm, allow_short=unbounded, allow_negative_cash=unbounded
+    )
     return Desk(client, portfolio, await bearer(app, pm))
 
 
