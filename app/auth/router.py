@@ -23,7 +23,7 @@ from app.auth.permissions import Permission
 from app.core.cache import CacheUnavailable
 from app.core.config import Settings
 from app.core.errors import DomainError, Forbidden, ServiceUnavailable, responses
-from app.users.manager import UserManagerDep, get_user_manager
+from app.users.manager import UserManagerDep, UsernameTaken, get_user_manager
 from app.users.schemas import UserCreate, UserRead
 
 
@@ -136,7 +136,10 @@ def build_router(settings: Settings) -> APIRouter:
         _set_csrf_cookie(response, settings, None)
         return response
 
-    router.include_router(get_register_router(get_user_manager, UserRead, UserCreate))
+    router.include_router(
+        get_register_router(get_user_manager, UserRead, UserCreate),
+        responses=responses(UsernameTaken),
+    )
     router.include_router(get_reset_password_router(get_user_manager))
     router.include_router(get_verify_router(get_user_manager, UserRead))
     return router
