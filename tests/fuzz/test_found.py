@@ -33,6 +33,21 @@ async def test_taking_another_users_username_is_a_conflict(
     assert response.json()["error"]["code"] == "username_taken"
 
 
+async def test_registering_a_taken_username_is_a_documented_conflict(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    taken = await make_user(session)
+    body = {
+        "email": "new@desk.example",
+        "password": "a long enough secret",
+        "username": taken.username,
+    }
+    response = await client.post("/auth/register", json=body)
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "username_taken"
+    assert "409" in app.openapi()["paths"]["/auth/register"]["post"]["responses"]
+
+
 async def test_null_in_an_admin_user_update_leaves_the_field_as_it_is(
     client: AsyncClient, app: FastAPI, session: AsyncSession
 ) -> None:
