@@ -13,7 +13,6 @@ from app.auth.dependencies import InvalidCredentials, PermissionDenied
 from app.auth.permissions import Permission
 from app.core.database import SessionDep
 from app.core.errors import responses
-from app.market.provider import MarketDataUnavailable
 from app.market.service import MAX_QUOTES
 from app.portfolios.dependencies import portfolio_access
 from app.portfolios.models import Portfolio
@@ -31,7 +30,7 @@ ForRead = Annotated[Portfolio, Depends(portfolio_access(Permission.PORTFOLIOS_RE
 @router.get(
     "/valuation",
     response_model=ValuationRead,
-    responses=responses(perf.InvalidRange, MarketDataUnavailable),
+    responses=responses(perf.InvalidRange),
     summary="Every open position valued at a date's close (today: the latest quote)",
     description=(
         "`as_of` defaults to today (New York), where positions are priced with live quotes "
@@ -53,7 +52,7 @@ async def read_valuation(
 @router.get(
     "/performance",
     response_model=PerformanceRead,
-    responses=responses(perf.InvalidRange, perf.UnknownBenchmark, MarketDataUnavailable),
+    responses=responses(perf.InvalidRange, perf.UnknownBenchmark),
     summary="Daily NAV series, TWR, XIRR, drawdown, volatility and Sharpe, and the benchmark's",
     description=(
         "Returns are those of every business day t with V(t-1) + In(t) > 0: "

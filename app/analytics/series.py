@@ -67,7 +67,7 @@ def scaled(values: Sequence[Decimal], scale: int) -> list[int]:
 def fewest_places(values: Ints, scale: int) -> tuple[Ints, int]:
     """The same numbers at the smallest scale that keeps every one an integer."""
     while scale and not (values % 10).any():
-        values //= 10
+        values = values // 10
         scale -= 1
     return values, scale
 
@@ -183,12 +183,11 @@ def holdings(grid: Days, book: Book) -> Holdings:
     trades = book.trades
     scale = max(trades.scale, places(book.quantities))
     now = scaled(book.quantities, scale)
-    moves = trades.quantity * 10 ** (scale - trades.scale)
-    moved = float(np.abs(moves.astype(float)).sum())
+    factor = 10 ** (scale - trades.scale)
+    moved = float(np.abs(trades.quantity.astype(float)).sum()) * factor
     bound = (max(map(abs, now), default=0) + moved) * 2
     base = int_array(now, int(bound))
-    if bound >= INT64_SAFE:
-        moves = moves.astype(object)
+    moves = (trades.quantity if base.dtype != object else trades.quantity.astype(object)) * factor
     np.subtract.at(base, trades.column, moves)
     rows = _rows(grid, trades.day)
     inside = rows < len(grid)
@@ -295,7 +294,7 @@ def assemble(grid: Days, book: Book, held: Holdings, priced: Prices, price_scale
     unknown, gaps = missing(book, held, priced)
     nav = [None if unknown[i] else EXACT.add(cash[i], values[i]) for i in range(len(grid))]
     return Series(
-        days=list(grid.astype(date)),
+        days=grid.tolist(),
         nav=nav,
         cash=cash,
         inflow=inflow,

@@ -1,6 +1,6 @@
 """Valuation and the positions' valuation fields, against hand-computed values."""
 
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 
 from fastapi import FastAPI
 from httpx import AsyncClient
@@ -109,3 +109,18 @@ async def test_dates_outside_the_trading_era_are_422_not_500(desk: Desk) -> None
     ):
         response = await desk.client.get(f"{desk.base}/{path}", params=params, headers=desk.headers)
         assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_range")
+
+
+async def test_quantities_beyond_64_bit_sums_stay_exact(
+    app: FastAPI, session: AsyncSession, client: AsyncClient
+) -> None:
+    await add_instrument(session, "TESTL", {"2024-01-08": "123456.789012", "2024-01-09": "2"})
+    desk = await make_desk(app, session, client, unbounded=True)
+    await desk.trade("buy", "TESTL", "900000000000.12345678", "0.01", "2024-01-08")
+    body = await desk.performance(start="2024-01-08", end="2024-01-09", benchmark="TESTL")
+    with localcontext(Context(prec=60)):  # 31 significant digits: more than the default 28
+        quantity = Decimal("900000000000.12345678")
+        monday = quantity * Decimal("123456.789012") - quantity * Decimal("0.01")
+    assert Decimal(body["series"][0]["nav"]) == monday
+    valued = await desk.valuation("2024-01-08")
+    assert Decimal(valued["nav"]) == monday
