@@ -156,6 +156,7 @@ class Desk:
     analyst: dict[str, str]
     viewer: dict[str, str]
     database_url: str
+    analyst_email: str
 
 
 @dataclass
@@ -247,6 +248,7 @@ async def open_desk(settings: Settings, cash: str = "10000000") -> AsyncIterator
             analyst=await bearer(app, analyst),
             viewer=await bearer(app, viewer),
             database_url=settings.database_url,
+            analyst_email=analyst.email,
         )
         deposit = {"type": "deposit", "amount": cash, "date": "2025-01-02", "note": "seed"}
         response = await client.post(
