@@ -129,9 +129,9 @@ class BenchmarkPerformance(FiguresRead):
 
 class SeriesPoint(BaseModel):
     date: date
-    nav: DecimalString | None
-    twr_cumulative: DecimalString | None
-    benchmark_cumulative: DecimalString | None
+    nav: DecimalString | None = Field(description="Exact; null when a holding had no price")
+    twr_cumulative: DecimalString | None = Field(description=f"Since the start. {RATIO}")
+    benchmark_cumulative: DecimalString | None = Field(description=f"Since the start. {RATIO}")
 
 
 class MissingPrice(BaseModel):
