@@ -1,5 +1,6 @@
 """The application factory and its lifespan."""
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -69,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.secret_key, settings.access_token_lifetime_seconds, cache
         )
         await ensure_first_admin(app.state.sessionmaker, settings)
+        # What start-up made lives as long as the process: keep it out of every GC pass.
+        gc.collect()
+        gc.freeze()
         resources = Resources(app.state.sessionmaker, app.state.market_data)
         try:
             async with background_work(settings, resources) as job_queue:
