@@ -18,7 +18,7 @@ from app.core.idempotency import (
     idempotent_post,
 )
 from app.core.pagination import PageDep
-from app.market.provider import UnknownTickerInBooking
+from app.market.provider import MarketDataUnavailable, UnknownTickerInBooking
 from app.portfolios.dependencies import portfolio_access
 from app.portfolios.models import Portfolio
 from app.portfolios.service import PortfolioArchived, PortfolioNotFound
@@ -56,6 +56,7 @@ async def list_cash(portfolio: ForRead, session: SessionDep, page: PageDep) -> C
         UnknownTickerInBooking,
         IdempotencyKeyReused,
         IdempotencyKeyInFlight,
+        MarketDataUnavailable,
     ),
     summary="Record a cash transaction (send an Idempotency-Key to retry safely)",
 )

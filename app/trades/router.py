@@ -45,6 +45,7 @@ BOOKING_ERRORS = responses(
     IdempotencyKeyReused,
     IdempotencyKeyInFlight,
     booking.DuplicateExternalId,
+    MarketDataUnavailable,
 )
 
 
