@@ -77,22 +77,6 @@ async def test_postgres_restart_mid_load_fails_fast_then_recovers(
             assert o.elapsed < FAIL_FAST_SECONDS, f"a failure took {o.elapsed:.2f} s"
         assert {o.status for o in outcomes} <= {200, 201, 503}, _summary(outcomes)
         assert back.started - up < RECOVERY_SECONDS
-        print(
-            "DEBUG",
-            _summary(outcomes),
-            "| before",
-            len(before),
-            "during",
-            len(during),
-            "stop",
-            round(down - stopping, 2),
-            "start",
-            round(up - starting, 2),
-            "back after",
-            round(back.started - up, 2),
-            "max fail",
-            max((o.elapsed for o in outcomes if o.status >= 500), default=0),
-        )
 
         # Retried with its key, each failed booking is booked once (or replayed if it was).
         failed = [o for o in outcomes if o.name == "book" and o.status == 503]
