@@ -107,12 +107,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _spawn(target: str, port: int, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """One uvicorn worker, with no access log, the same way for Folio and the baseline."""
+def _spawn(
+    target: str, port: int, env: Mapping[str, str], workers: int = 1
+) -> subprocess.Popen[bytes]:
+    """Uvicorn (one worker unless told), with no access log, the same way for Folio and the
+    baseline."""
     command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--no-access-log", "--log-level", "warning", "--no-server-header"]
     if target == FOLIO_APP:
         command.append("--factory")
+    if workers > 1:
+        command += ["--workers", str(workers)]
     child_env = os.environ | {"PYTHONPATH": str(ROOT)} | dict(env)
     # Outside the repository, so a developer's `.env` does not change what is measured.
     return subprocess.Popen(command, env=child_env, cwd=tempfile.gettempdir())
@@ -143,10 +148,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def serving(target: str, env: Mapping[str, str] | None = None) -> Iterator[str]:
+def serving(target: str, env: Mapping[str, str] | None = None, workers: int = 1) -> Iterator[str]:
     """Start TARGET on a free loopback port, wait until /health answers, yield its base URL."""
     port = free_port()
-    process = _spawn(target, port, env or {})
+    process = _spawn(target, port, env or {}, workers)
     try:
         _wait_for_health(process, port)
         yield f"http://127.0.0.1:{port}"
