@@ -34,6 +34,8 @@ async def update_me(
     body: UserSelfUpdate, user: Me, manager: UserManagerDep, request: Request
 ) -> User:
     before = snapshot(user, AUDITED_FIELDS)
+    # null leaves a field as it is (these columns cannot be empty)
+    body = UserSelfUpdate.model_validate(body.model_dump(exclude_none=True))
     try:
         updated = await manager.update(body, user, safe=True, request=request)
     except UserAlreadyExists as exc:

@@ -48,6 +48,17 @@ async def test_registering_a_taken_username_is_a_documented_conflict(
     assert "409" in app.openapi()["paths"]["/auth/register"]["post"]["responses"]
 
 
+async def test_null_in_a_self_update_leaves_the_field_as_it_is(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    user = await make_user(session, Role.VIEWER)
+    headers = await bearer(app, user)
+    for field in ("email", "username", "full_name", "password"):
+        response = await client.patch("/users/me", json={field: None}, headers=headers)
+        assert response.status_code == 200, (field, response.text)
+        assert response.json()["email"] == user.email
+
+
 async def test_null_in_an_admin_user_update_leaves_the_field_as_it_is(
     client: AsyncClient, app: FastAPI, session: AsyncSession
 ) -> None:
