@@ -86,7 +86,10 @@ async def read_prices(
     end: date | None = Query(None, description="Default: today in New York"),
 ) -> Response:
     end = end or new_york_date(utcnow())
-    start = start or end - timedelta(days=DEFAULT_RANGE_DAYS)
+    # The default start of an end in year 1 would be before the first date there is.
+    start = start or max(end, date.min + timedelta(days=DEFAULT_RANGE_DAYS)) - timedelta(
+        days=DEFAULT_RANGE_DAYS
+    )
     if start > end:
         raise InvalidInput("start is after end.", details={"start": start, "end": end})
     if (end - start).days > MAX_RANGE_DAYS:
