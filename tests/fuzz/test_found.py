@@ -123,3 +123,11 @@ async def test_every_documented_error_is_the_envelope(app: FastAPI) -> None:
                 assert schema == {"$ref": "#/components/schemas/ErrorEnvelope"} or (
                     path == "/health/ready" and status == "503"
                 ), (method, path, status, schema)
+
+
+async def test_prices_ending_in_year_one_are_not_a_crash(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    headers = await bearer(app, await make_user(session, Role.VIEWER))
+    response = await client.get("/market/tickers/AAPL/prices?end=0001-01-01", headers=headers)
+    assert response.status_code < 500, response.text
