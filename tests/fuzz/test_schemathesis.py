@@ -295,8 +295,9 @@ TEMPORAL_FORMATS = {"date", "date-time"}
 def is_a_known_leniency(failure: Any, case: schemathesis.Case) -> bool:
     """Invalid input that is accepted by design or known, and so not reported again:
 
-    - a number where a date is documented is read as a Unix time (pydantic's lax mode),
-      e.g. `?start=0` is 1970-01-01; see test_dates_are_iso_strings_only;
+    - pydantic's lax mode reads a number where a date is documented as a Unix time
+      (`?start=0` is 1970-01-01; see test_request_values_are_read_strictly), and 0/1, "yes"/"no"
+      and the like where a boolean is;
     - a query parameter sent more than once is read by its last value, as FastAPI does.
     """
     if type(failure).__name__ != "AcceptedNegativeData":
@@ -304,8 +305,7 @@ def is_a_known_leniency(failure: Any, case: schemathesis.Case) -> bool:
     message = getattr(failure, "message", "") or ""
     if (body := NEGATED_BODY.search(message)) is not None:
         sent = (case.body if isinstance(case.body, dict) else {}).get(body[1])
-        options = _declared(case, "body", body[1]) or []
-        return _is_number(sent) and any(o.get("format") in TEMPORAL_FORMATS for o in options)
+        return any(_lax(sent, option) for option in _declared(case, "body", body[1]) or [])
     query = NEGATED_QUERY.search(message)
     if query is None:
         return False
@@ -318,10 +318,22 @@ def _read_leniently(case: schemathesis.Case, name: str) -> bool:
     repeated = isinstance(sent, list)
     value = sent[-1] if repeated and sent else sent
     for option in _declared(case, "query", name) or []:
-        if option.get("format") in TEMPORAL_FORMATS and _is_number(value):
+        if _lax(value, option):
             return True
         if repeated and jsonschema_rs.validator_for(option).is_valid(_as_read(value, option)):
             return True
+    return False
+
+
+LAX_BOOLEANS = {"0", "1", "true", "false", "yes", "no", "on", "off", "t", "f", "y", "n"}
+
+
+def _lax(value: Any, option: dict[str, Any]) -> bool:
+    """Whether pydantic's lax mode reads VALUE as the type OPTION declares."""
+    if option.get("format") in TEMPORAL_FORMATS:
+        return _is_number(value)
+    if option.get("type") == "boolean" and not isinstance(value, bool):
+        return value in (0, 1) or str(value).lower() in LAX_BOOLEANS
     return False
 
 
@@ -496,10 +508,16 @@ def test_every_operation_was_fuzzed(desk: Desk, request: pytest.FixtureRequest) 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known: pydantic's lax mode reads a number given for a date as a Unix time",
+    reason="known: pydantic's lax mode reads a number for a date as a Unix time, 1 as true",
 )
-def test_dates_are_iso_strings_only(desk: Desk) -> None:
-    headers = {"Authorization": f"Bearer {desk.tokens['viewer']}"}
+@pytest.mark.parametrize("lenient", ["a number for a date", "1 for a boolean"])
+def test_request_values_are_read_strictly(desk: Desk, lenient: str) -> None:
     with asgi.get_client(APP) as client:
-        response = client.get(f"/portfolios/{desk.main_slug}/trades?start=0", headers=headers)
+        if lenient == "a number for a date":
+            headers = {"Authorization": f"Bearer {desk.tokens['viewer']}"}
+            response = client.get(f"/portfolios/{desk.main_slug}/trades?start=0", headers=headers)
+        else:
+            headers = {"Authorization": f"Bearer {desk.tokens['admin']}"}
+            url = f"/admin/users/{desk.spare_user_ids[-1]}"
+            response = client.patch(url, json={"is_active": 1}, headers=headers)
     assert response.status_code == 422, response.text
