@@ -287,7 +287,9 @@ def persona_schema(persona: str) -> Any:
 
 
 NEGATED_QUERY = re.compile(r"Invalid component: parameters? ((?:`[^`]+`(?:, )?)+) in query")
-NEGATED_BODY = re.compile(r"Invalid component: in body - (\w+):")
+NEGATED_BODY = re.compile(
+    r"Invalid component: in body - (?:(\w+):|violates `[^`]+` at /properties/(\w+))"
+)
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 TEMPORAL_FORMATS = {"date", "date-time"}
 
@@ -304,8 +306,9 @@ def is_a_known_leniency(failure: Any, case: schemathesis.Case) -> bool:
         return False
     message = getattr(failure, "message", "") or ""
     if (body := NEGATED_BODY.search(message)) is not None:
-        sent = (case.body if isinstance(case.body, dict) else {}).get(body[1])
-        return any(_lax(sent, option) for option in _declared(case, "body", body[1]) or [])
+        name = body[1] or body[2]
+        sent = (case.body if isinstance(case.body, dict) else {}).get(name)
+        return any(_lax(sent, option) for option in _declared(case, "body", name) or [])
     query = NEGATED_QUERY.search(message)
     if query is None:
         return False
