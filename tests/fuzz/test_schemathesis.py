@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import hypothesis
 import jsonschema_rs
@@ -281,7 +282,7 @@ def persona_schema(persona: str) -> Any:
         case: schemathesis.Case,
         response: schemathesis.Response,
     ) -> bool:
-        return not is_a_known_leniency(failure, case)
+        return not is_a_known_leniency(failure, case, response)
 
     return schema
 
@@ -294,13 +295,16 @@ NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 TEMPORAL_FORMATS = {"date", "date-time"}
 
 
-def is_a_known_leniency(failure: Any, case: schemathesis.Case) -> bool:
+def is_a_known_leniency(
+    failure: Any, case: schemathesis.Case, response: schemathesis.Response
+) -> bool:
     """Invalid input that is accepted by design or known, and so not reported again:
 
+    - a query parameter is read as FastAPI reads it off the wire: the last of its values,
+      its default when absent; if that reading fits the schema, nothing invalid was read;
     - pydantic's lax mode reads a number where a date is documented as a Unix time
-      (`?start=0` is 1970-01-01; see test_request_values_are_read_strictly), and 0/1, "yes"/"no"
-      and the like where a boolean is;
-    - a query parameter sent more than once is read by its last value, as FastAPI does.
+      (`?start=0` is 1970-01-01), and 0/1, "yes"/"no" and the like where a boolean is; see
+      test_request_values_are_read_strictly.
     """
     if type(failure).__name__ != "AcceptedNegativeData":
         return False
@@ -312,20 +316,24 @@ def is_a_known_leniency(failure: Any, case: schemathesis.Case) -> bool:
     query = NEGATED_QUERY.search(message)
     if query is None:
         return False
+    read = parse_qs(urlsplit(str(response.request.url)).query, keep_blank_values=True)
     names = re.findall(r"`([^`]+)`", query[1])
-    return all(_read_leniently(case, name) for name in names)
+    return all(_read_fits(case, name, read.get(name)) for name in names)
 
 
-def _read_leniently(case: schemathesis.Case, name: str) -> bool:
-    sent = case.query.get(name)
-    repeated = isinstance(sent, list)
-    value = sent[-1] if repeated and sent else sent
-    for option in _declared(case, "query", name) or []:
-        if _lax(value, option):
-            return True
-        if repeated and jsonschema_rs.validator_for(option).is_valid(_as_read(value, option)):
-            return True
-    return False
+def _read_fits(case: schemathesis.Case, name: str, values: list[str] | None) -> bool:
+    if not values:
+        return not _required(case, name)
+    value = values[-1]
+    return any(
+        _lax(value, option) or jsonschema_rs.validator_for(option).is_valid(_as_read(value, option))
+        for option in _declared(case, "query", name) or []
+    )
+
+
+def _required(case: schemathesis.Case, name: str) -> bool:
+    operation = APP.openapi()["paths"][case.path][case.method.lower()]
+    return any(p["name"] == name and p.get("required") for p in operation.get("parameters", []))
 
 
 LAX_BOOLEANS = {"0", "1", "true", "false", "yes", "no", "on", "off", "t", "f", "y", "n"}
