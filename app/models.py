@@ -2,13 +2,11 @@
 
 from app.analytics.models import PortfolioNav
 from app.audit.models import AuditEvent
-from app.cash.models import CashTransaction
 from app.core.database import Base
 from app.core.idempotency import IdempotencyKey
+from app.ledger.models import CashTransaction, Lot, Position, Trade
 from app.market.models import Instrument, PriceBar, PriceCoverage
 from app.portfolios.models import Portfolio, PortfolioMember
-from app.positions.models import Position
-from app.trades.models import Trade
 from app.users.models import Team, User
 
 __all__ = [
@@ -17,6 +15,7 @@ __all__ = [
     "CashTransaction",
     "IdempotencyKey",
     "Instrument",
+    "Lot",
     "Portfolio",
     "PortfolioMember",
     "PortfolioNav",

@@ -32,9 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app.auth.permissions import Role
 from app.core.database import create_sessionmaker
+from app.ledger.fold import Holding, fold
+from app.ledger.rules import Fill
 from app.market.provider import Bar
 from app.market.simulated import SimulatedProvider
-from app.positions.fold import Fill, Holding, fold
 from app.users.service import create_user
 from bench.harness import FOLIO_APP, Aim, Context, Row, _spawn, _stop, _wait_for_health, free_port
 
@@ -353,7 +354,7 @@ async def _seed_portfolio(
     tickers = [f"SIM{i:03d}" for i in range(shape.tickers)]
     trades, fills = _trades(rng, days, tickers, instruments)
     await _copy(conn, "trades", [(portfolio_id, *t, "", "booked", user_id, now) for t in trades])
-    folded = {t: fold(f, allow_short=False) for t, f in fills.items() if f}
+    folded = {t: fold(f, allow_short=False).holding() for t, f in fills.items() if f}
     held = [(portfolio_id, instruments[t].id, *_position(h), now) for t, h in folded.items()]
     await _copy(conn, "positions", held)
     cash = _cash_moves(first, last, tickers[0], instruments)

@@ -15,14 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app.audit.models import AuditEvent
-from app.cash.models import CashTransaction
 from app.core.database import create_sessionmaker
 from app.core.idempotency import IdempotencyKey
+from app.ledger.fold import Holding, fold
+from app.ledger.models import CashTransaction, Position, Trade, TradeStatus
+from app.ledger.queries import booked_fills
 from app.portfolios.models import Portfolio
-from app.positions.fold import Holding, fold
-from app.positions.models import Position
-from app.positions.service import booked_fills
-from app.trades.models import Trade, TradeStatus
 
 
 @dataclass
@@ -72,7 +70,8 @@ async def _positions(session: AsyncSession, books: Books) -> None:
     books.positions = len(stored)
     for portfolio_id, instrument_id in sorted(set(stored) | traded, key=str):
         # Shorts allowed here: the fold is recomputed as booked, whatever the settings are now.
-        expected = fold(await booked_fills(session, portfolio_id, instrument_id), allow_short=True)
+        history = await booked_fills(session, portfolio_id, [instrument_id])
+        expected = fold(history[instrument_id], allow_short=True).holding()
         position = stored.get((portfolio_id, instrument_id))
         actual = (
             Holding(position.quantity, position.cost_basis, position.realized_pnl)

@@ -27,10 +27,10 @@ from app.analytics.series import (
     places,
 )
 from app.core.errors import DomainError
+from app.ledger import queries
 from app.market.models import PriceBar
 from app.market.provider import Bar
 from app.market.service import MarketData
-from app.positions.models import Position
 
 PRICE_PLACES = 6
 PRICE_LIMIT = 9 * 10**12  # x 10**PRICE_PLACES still fits a 64-bit integer
@@ -216,7 +216,7 @@ async def changed_since(
 ) -> date | None:
     """The earliest date up to `through` of a bar stored after `priced_at` for an instrument
     the portfolio has traded."""
-    traded = select(Position.instrument_id).where(Position.portfolio_id == portfolio_id)
+    traded = queries.traded_instruments(portfolio_id)
     changed: date | None = await session.scalar(
         select(func.min(PriceBar.date)).where(
             PriceBar.fetched_at > priced_at,

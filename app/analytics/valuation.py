@@ -4,29 +4,24 @@ A holding without any price is named in `missing_prices` and left unvalued; the 
 would need it (market value, NAV, unrealized P&L, weights) are then null, never partial.
 """
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.analytics import prices
 from app.analytics.performance import check_date, market_today
 from app.analytics.schemas import PositionValue, ValuationRead, money, percent, ratio
 from app.analytics.series import EXACT, STALE_AFTER_DAYS
-from app.cash.models import CashTransaction
+from app.ledger import queries
+from app.ledger.fold import fold
 from app.market.calendar import new_york_date
-from app.market.models import Instrument
 from app.market.results import QuoteResult
 from app.market.service import MAX_QUOTES, MarketData
 from app.portfolios.models import Portfolio
-from app.positions import service as positions
-from app.positions.fold import Fill, fold
-from app.trades.models import Trade, TradeStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,32 +60,13 @@ async def holdings_at(
     """Open holdings and cash at the close of `as_of`: the positions themselves for today,
     else a fold of the trades up to that date."""
     if as_of >= today:
-        rows = await positions.list_positions(session, portfolio.id, include_closed=False)
-        return [_held(r) for r in rows], portfolio.cash_balance
-    trades = await session.execute(
-        select(
-            Trade.instrument_id,
-            Instrument.ticker,
-            Trade.side,
-            Trade.quantity,
-            Trade.price,
-            Trade.fees,
-            Trade.trade_date,
-        )
-        .join(Instrument, Instrument.id == Trade.instrument_id)
-        .where(Trade.portfolio_id == portfolio.id, Trade.status == TradeStatus.BOOKED)
-        .order_by(Instrument.ticker, Trade.trade_date, Trade.id)
-    )
-    fills: dict[tuple[int, str], list[Fill]] = {}
-    later = Decimal(0)
-    for instrument, ticker, side, quantity, price, fees, day in trades:
-        fill = Fill(side.value, quantity, price, fees, day)
-        if day <= as_of:
-            fills.setdefault((instrument, ticker), []).append(fill)
-        else:
-            later += fill.cash_effect
-    cash = portfolio.cash_balance - later - await _cash_after(session, portfolio.id, as_of)
-    folded = {key: fold(f, allow_short=True) for key, f in fills.items()}
+        held = await queries.holdings(session, portfolio.id)
+        return [
+            Held(i, t, h.quantity, h.cost_basis, h.realized_pnl) for i, t, h in held if h.quantity
+        ], portfolio.cash_balance
+    fills = await queries.fills_until(session, portfolio.id, as_of)
+    cash = portfolio.cash_balance - await queries.cash_moved_after(session, portfolio.id, as_of)
+    folded = {key: fold(f, allow_short=True).holding() for key, f in fills.items()}
     return [
         Held(i, t, h.quantity, h.cost_basis, h.realized_pnl)
         for (i, t), h in folded.items()
@@ -102,15 +78,6 @@ def _held(row: dict[str, Any]) -> Held:
     return Held(
         row["instrument_id"], row["ticker"], row["quantity"], row["cost_basis"], row["realized_pnl"]
     )
-
-
-async def _cash_after(session: AsyncSession, portfolio_id: uuid.UUID, day: date) -> Decimal:
-    rows = await session.execute(
-        select(CashTransaction.type, CashTransaction.amount).where(
-            CashTransaction.portfolio_id == portfolio_id, CashTransaction.date > day
-        )
-    )
-    return sum((kind.sign * amount for kind, amount in rows), Decimal(0))
 
 
 async def price_all(
@@ -249,6 +216,15 @@ def _total(values: Any) -> Decimal | None:
 
 def _percent_of(part: Decimal | None, whole: Decimal | None) -> Decimal | None:
     return percent(part / abs(whole)) if part is not None and whole else None
+
+
+async def last_closes(
+    session: AsyncSession, market: MarketData, tickers: dict[int, str]
+) -> dict[int, Decimal]:
+    """The latest stored close of each instrument (by id) that has one."""
+    held = [Held(i, t, Decimal(0), Decimal(0), Decimal(0)) for i, t in tickers.items()]
+    quoted = await price_all(session, market, held, market_today(), live=False, fetch=False)
+    return {i: price.value for i, price in quoted.items()}
 
 
 async def mark(

@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from app.auth.dependencies import CsrfFailed, CurrentUser, InvalidCredentials, PermissionDenied
+from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Permission
 from app.cash import service
 from app.cash.schemas import CashCreate, CashPage, CashRead
@@ -18,24 +18,30 @@ from app.core.idempotency import (
     idempotent_post,
 )
 from app.core.pagination import PageDep
+from app.ledger.posting import instrument_for
+from app.ledger.rules import InsufficientCash
+from app.market.dependencies import MarketDep
+from app.market.models import Instrument
 from app.market.provider import MarketDataUnavailable, UnknownTickerInBooking
-from app.portfolios.dependencies import portfolio_access
-from app.portfolios.models import Portfolio
-from app.portfolios.service import PortfolioArchived, PortfolioNotFound
-from app.trades.booking import InsufficientCash
+from app.portfolios.dependencies import BOOKS_RESPONSES, PortfolioForCash, PortfolioForRead
+from app.portfolios.service import PortfolioArchived
+from app.users.models import User
 
-router = APIRouter(
-    prefix="/portfolios/{slug}/cash",
-    tags=["cash"],
-    responses=responses(InvalidCredentials, PermissionDenied, CsrfFailed, PortfolioNotFound),
-)
+router = APIRouter(prefix="/portfolios/{slug}/cash", tags=["cash"], responses=BOOKS_RESPONSES)
 
-ForRead = Annotated[Portfolio, Depends(portfolio_access(Permission.PORTFOLIOS_READ))]
-ForBooking = Annotated[Portfolio, Depends(portfolio_access(Permission.CASH_CREATE))]
+
+async def dividend_instrument(
+    body: CashCreate,
+    _: Annotated[User, Depends(require(Permission.CASH_CREATE))],
+    session: SessionDep,
+    market: MarketDep,
+) -> Instrument | None:
+    """A dividend's ticker, resolved before the portfolio is locked."""
+    return await instrument_for(session, market, body.ticker) if body.ticker else None
 
 
 @router.get("", response_model=CashPage, summary="Cash transactions, newest first, and the balance")
-async def list_cash(portfolio: ForRead, session: SessionDep, page: PageDep) -> CashPage:
+async def list_cash(portfolio: PortfolioForRead, session: SessionDep, page: PageDep) -> CashPage:
     items, total = await service.list_cash(session, portfolio.id, page.limit, page.offset)
     return CashPage(
         items=items,
@@ -62,13 +68,12 @@ async def list_cash(portfolio: ForRead, session: SessionDep, page: PageDep) -> C
 )
 async def record_cash(
     body: CashCreate,
-    portfolio: ForBooking,
+    instrument: Annotated[Instrument | None, Depends(dividend_instrument)],
+    portfolio: PortfolioForCash,
     user: CurrentUser,
     session: SessionDep,
-    request: Request,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    market = request.app.state.market_data
     return await idempotent_post(
         session,
         user.id,
@@ -76,5 +81,5 @@ async def record_cash(
         f"cash:{portfolio.id}",
         body,
         201,
-        lambda: service.record_cash(session, market, user, portfolio.id, body),
+        lambda: service.record_cash(session, user, portfolio, instrument, body),
     )

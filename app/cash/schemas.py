@@ -5,9 +5,9 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.cash.models import CashType
 from app.core.pagination import Page
 from app.core.schemas import DecimalString
+from app.ledger.models import CashType
 from app.portfolios.schemas import Ticker
 from app.trades.schemas import MAX_AMOUNT, TradeDate
 

@@ -16,19 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Role
 from app.cash import service as cash
-from app.cash.models import CashType
 from app.cash.schemas import CashCreate
 from app.cli.services import Services, run_with_services
 from app.core.database import utcnow
 from app.core.errors import Conflict
+from app.ledger import posting
+from app.ledger.models import CashType, Position, Side, Trade
 from app.market.provider import MarketDataUnavailable
 from app.market.service import MarketData
 from app.portfolios import service as portfolios
 from app.portfolios.models import Portfolio
 from app.portfolios.schemas import PortfolioCreate
-from app.positions.models import Position
 from app.trades import booking
-from app.trades.models import Side, Trade
 from app.trades.schemas import TradeCreate
 from app.users.models import Team, User
 from app.users.service import create_team, create_user
@@ -230,12 +229,15 @@ async def _fund(
     days = sorted(set.intersection(*(set(closes[t]) for t in fund.tickers)))
     rng = random.Random(f"{SEED}:{fund.name}")  # noqa: S311 - a reproducible demo
     for action in plan(fund, closes, days, rng):
+        instrument = (
+            await posting.instrument_for(session, market, action.ticker) if action.ticker else None
+        )
+        locked = await portfolios.lock(session, portfolio.id)
         if isinstance(action, TradeCreate):
-            booker = rng.choice((pm, analyst))
-            await booking.book(session, market, booker, portfolio.id, action)
+            assert instrument is not None
+            await booking.book(session, rng.choice((pm, analyst)), locked, instrument, action)
         else:
-            await cash.record_cash(session, market, pm, portfolio.id, action)
-        await session.flush()  # the next booking re-reads the locked portfolio row
+            await cash.record_cash(session, pm, locked, instrument, action)
     return portfolio
 
 

@@ -13,9 +13,9 @@ from croniter import croniter
 
 from app.core.database import utcnow
 from app.jobs.tasks import REFRESH_CRON, Resources
+from app.ledger.queries import held_tickers
 from app.market.calendar import is_trading_day, new_york_date
 from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable, UnknownTicker
-from app.positions.service import held_tickers
 
 logger = logging.getLogger("folio.market")
 

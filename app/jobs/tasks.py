@@ -9,10 +9,10 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.jobs.queue import queue
+from app.ledger.queries import held_tickers
 from app.market.calendar import is_trading_day, new_york_date
 from app.market.provider import UnknownTicker
 from app.market.service import MarketData
-from app.positions.service import held_tickers
 
 logger = logging.getLogger("folio.market")
 

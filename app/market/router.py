@@ -1,15 +1,15 @@
 """Market data over HTTP: ticker metadata, daily prices, quotes and a forced refresh."""
 
 from datetime import date, timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from app.auth.dependencies import CsrfFailed, InvalidCredentials, PermissionDenied, require
 from app.auth.permissions import Permission
 from app.core.database import utcnow
 from app.core.errors import InvalidInput, responses
 from app.market.calendar import new_york_date
+from app.market.dependencies import MarketDep
 from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable, UnknownTicker
 from app.market.results import BarsResult, QuoteResult
 from app.market.schemas import (
@@ -21,7 +21,7 @@ from app.market.schemas import (
     TickerRead,
     prices_json,
 )
-from app.market.service import MAX_QUOTES, REFRESH_DAYS, MarketData
+from app.market.service import MAX_QUOTES, REFRESH_DAYS
 
 DEFAULT_RANGE_DAYS = 365
 MAX_RANGE_DAYS = 20 * 366
@@ -37,14 +37,6 @@ router = APIRouter(
 
 Reader = Depends(require(Permission.MARKET_READ))
 Refresher = Depends(require(Permission.MARKET_REFRESH))
-
-
-def market_data(request: Request) -> MarketData:
-    market: MarketData = request.app.state.market_data
-    return market
-
-
-MarketDep = Annotated[MarketData, Depends(market_data)]
 
 
 def mark_stale(response: Response, stale: bool) -> None:

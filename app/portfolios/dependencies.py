@@ -1,17 +1,32 @@
 """Load a portfolio by slug for a caller: 404 outside it, 403 without the permission."""
 
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from app.auth.dependencies import CurrentUser, PermissionDenied, effective_role
+from fastapi import Depends
+
+from app.auth.dependencies import (
+    CsrfFailed,
+    CurrentUser,
+    InvalidCredentials,
+    PermissionDenied,
+    effective_role,
+)
 from app.auth.permissions import PM_ONLY, Permission, Role, has_permission
 from app.core.database import SessionDep
+from app.core.errors import responses
 from app.portfolios import service
 from app.portfolios.models import Portfolio
 
 
-def portfolio_access(permission: Permission) -> Callable[..., Awaitable[Portfolio]]:
+def portfolio_access(
+    permission: Permission, *, for_update: bool = False
+) -> Callable[..., Awaitable[Portfolio]]:
+    """With `for_update`, the portfolio row is locked for the request's transaction in the
+    statement that checks visibility, and an archived portfolio is refused."""
+
     async def load_portfolio(slug: str, user: CurrentUser, session: SessionDep) -> Portfolio:
-        portfolio = await service.get_visible(session, user, slug)
+        portfolio = await service.get_visible(session, user, slug, for_update=for_update)
         role = effective_role(user)
         if not has_permission(role, permission):
             raise PermissionDenied(details={"permission": permission.value})
@@ -19,7 +34,26 @@ def portfolio_access(permission: Permission) -> Callable[..., Awaitable[Portfoli
             raise PermissionDenied(
                 "Only the portfolio's PM may do this.", details={"permission": permission.value}
             )
+        if for_update and portfolio.archived_at is not None:
+            raise service.PortfolioArchived(details={"slug": portfolio.slug})
         return portfolio
 
     load_portfolio.required_permission = permission  # type: ignore[attr-defined]
     return load_portfolio
+
+
+PortfolioForRead = Annotated[Portfolio, Depends(portfolio_access(Permission.PORTFOLIOS_READ))]
+PortfolioForTrading = Annotated[
+    Portfolio, Depends(portfolio_access(Permission.TRADES_CREATE, for_update=True))
+]
+PortfolioForCash = Annotated[
+    Portfolio, Depends(portfolio_access(Permission.CASH_CREATE, for_update=True))
+]
+PortfolioForCancel = Annotated[
+    Portfolio, Depends(portfolio_access(Permission.TRADES_CANCEL, for_update=True))
+]
+# An import parses its file before it takes the lock (the ledger takes it).
+PortfolioForImport = Annotated[Portfolio, Depends(portfolio_access(Permission.TRADES_CREATE))]
+BOOKS_RESPONSES = responses(
+    InvalidCredentials, PermissionDenied, CsrfFailed, service.PortfolioNotFound
+)

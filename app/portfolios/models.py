@@ -22,6 +22,10 @@ class Portfolio(UUIDPrimaryKey, Timestamps, Base):
     allow_short: Mapped[bool] = mapped_column(default=False)
     allow_negative_cash: Mapped[bool] = mapped_column(default=False)
     benchmark: Mapped[str] = mapped_column(String(16), default="SPY")
+    # How a sale realises P&L: "average" cost or "fifo" lots (the ledger's CostMethod).
+    cost_method: Mapped[str] = mapped_column(
+        String(16), default="average", server_default="average"
+    )
     # The fold of cash transactions and trades, kept in the same transaction as each of them.
     cash_balance: Mapped[Decimal] = mapped_column(default=Decimal(0))
     archived_at: Mapped[datetime | None]

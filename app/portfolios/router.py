@@ -16,6 +16,7 @@ from app.auth.permissions import Permission
 from app.core.database import SessionDep
 from app.core.errors import responses
 from app.core.pagination import Page, PageDep
+from app.ledger import posting
 from app.portfolios import service
 from app.portfolios.dependencies import portfolio_access
 from app.portfolios.models import Portfolio
@@ -84,7 +85,11 @@ async def read_portfolio(portfolio: ForRead) -> Portfolio:
 async def update_portfolio(
     body: PortfolioUpdate, portfolio: ForUpdate, user: CurrentUser, session: SessionDep
 ) -> Portfolio:
-    return await service.update(session, user, portfolio, body)
+    method = portfolio.cost_method
+    updated = await service.update(session, user, portfolio, body)
+    if updated.cost_method != method:
+        await posting.refold(session, updated, as_booked=True)
+    return updated
 
 
 @router.delete(

@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -19,6 +19,7 @@ Ticker = Annotated[
         pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$",
     ),
 ]
+CostMethodName = Literal["average", "fifo"]
 Currency = Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z]{3}$")]
 
 
@@ -39,6 +40,9 @@ class PortfolioCreate(BaseModel):
     allow_short: bool = False
     allow_negative_cash: bool = False
     benchmark: Ticker = "SPY"
+    cost_method: CostMethodName = Field(
+        default="average", description="How a sale realises P&L: average cost or FIFO lots"
+    )
 
 
 class PortfolioUpdate(BaseModel):
@@ -52,6 +56,9 @@ class PortfolioUpdate(BaseModel):
     allow_short: bool | None = None
     allow_negative_cash: bool | None = None
     benchmark: Ticker | None = None
+    cost_method: CostMethodName | None = Field(
+        default=None, description="Changing it folds the portfolio's history again"
+    )
     team_id: uuid.UUID | None = Field(default=None, description="Admins only")
     pm_id: uuid.UUID | None = Field(default=None, description="Admins only")
 
@@ -69,6 +76,7 @@ class PortfolioRead(BaseModel):
     allow_short: bool
     allow_negative_cash: bool
     benchmark: str
+    cost_method: str
     cash_balance: DecimalString
     archived_at: datetime | None
     created_at: datetime

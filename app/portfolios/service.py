@@ -28,6 +28,7 @@ AUDITED = (
     "allow_short",
     "allow_negative_cash",
     "benchmark",
+    "cost_method",
     "archived_at",
 )
 
@@ -65,10 +66,14 @@ def visible_to(user: User) -> Any:
     return or_(*conditions)
 
 
-async def get_visible(session: AsyncSession, user: User, slug: str) -> Portfolio:
-    portfolio = await session.scalar(
-        select(Portfolio).where(Portfolio.slug == slug, visible_to(user))
-    )
+async def get_visible(
+    session: AsyncSession, user: User, slug: str, *, for_update: bool = False
+) -> Portfolio:
+    """The portfolio if `user` may see it; with `for_update`, locked in the same statement."""
+    query = select(Portfolio).where(Portfolio.slug == slug, visible_to(user))
+    if for_update:
+        query = query.with_for_update(of=Portfolio).execution_options(populate_existing=True)
+    portfolio = await session.scalar(query)
     if portfolio is None:
         raise PortfolioNotFound(details={"slug": slug})
     return portfolio
@@ -135,6 +140,7 @@ async def create(session: AsyncSession, user: User, data: PortfolioCreate) -> Po
         allow_short=data.allow_short,
         allow_negative_cash=data.allow_negative_cash,
         benchmark=data.benchmark,
+        cost_method=data.cost_method,
     )
     await _flush_unique(session, portfolio)
     record(

@@ -1,128 +1,74 @@
-"""Keeping positions equal to the fold of their booked trades, and reading them."""
+"""Read-only views of the ledger's projection: positions, open lots and realized lots."""
 
 import uuid
-from decimal import Decimal
+from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.market.models import Instrument
-from app.positions.fold import Fill, Holding, fold
-from app.positions.models import Position
-from app.trades.models import Trade, TradeStatus
-
-
-def holding_of(position: Position | None) -> Holding:
-    if position is None:
-        return Holding()
-    return Holding(
-        position.quantity,
-        position.cost_basis,
-        position.realized_pnl,
-        position.opened_on,
-        position.last_trade_date,
-    )
-
-
-async def booked_fills(
-    session: AsyncSession, portfolio_id: uuid.UUID, instrument_id: int
-) -> list[Fill]:
-    rows = await session.execute(
-        select(Trade.side, Trade.quantity, Trade.price, Trade.fees, Trade.trade_date)
-        .where(
-            Trade.portfolio_id == portfolio_id,
-            Trade.instrument_id == instrument_id,
-            Trade.status == TradeStatus.BOOKED,
-        )
-        .order_by(Trade.trade_date, Trade.id)
-    )
-    return [Fill(r.side.value, r.quantity, r.price, r.fees, r.trade_date) for r in rows]
-
-
-async def apply_trade(
-    session: AsyncSession,
-    portfolio_id: uuid.UUID,
-    instrument_id: int,
-    fill: Fill,
-    *,
-    allow_short: bool,
-) -> Holding:
-    """Fold a just-inserted trade into its position: extend the fold when it is the latest,
-    else re-fold that one instrument's history."""
-    position = await session.get(Position, (portfolio_id, instrument_id))
-    current = holding_of(position)
-    if current.last_trade_date is None or fill.trade_date >= current.last_trade_date:
-        holding = fold([fill], allow_short=allow_short, start=current)
-    else:
-        holding = fold(
-            await booked_fills(session, portfolio_id, instrument_id), allow_short=allow_short
-        )
-    save(session, position, portfolio_id, instrument_id, holding)
-    return holding
-
-
-async def refold(
-    session: AsyncSession, portfolio_id: uuid.UUID, instrument_id: int, *, allow_short: bool
-) -> Holding:
-    position = await session.get(Position, (portfolio_id, instrument_id))
-    fills = await booked_fills(session, portfolio_id, instrument_id)
-    holding = fold(fills, allow_short=allow_short)
-    save(session, position, portfolio_id, instrument_id, holding)
-    return holding
-
-
-def save(
-    session: AsyncSession,
-    position: Position | None,
-    portfolio_id: uuid.UUID,
-    instrument_id: int,
-    holding: Holding,
-) -> None:
-    if position is None:
-        position = Position(portfolio_id=portfolio_id, instrument_id=instrument_id)
-        session.add(position)
-    position.quantity = holding.quantity
-    position.cost_basis = holding.cost_basis
-    position.realized_pnl = holding.realized_pnl
-    position.opened_on = holding.opened_on
-    position.last_trade_date = holding.last_trade_date
+from app.ledger import queries
+from app.ledger.fold import ClosedLot, fold
+from app.ledger.models import CostMethod
+from app.portfolios.models import Portfolio
 
 
 async def list_positions(
     session: AsyncSession, portfolio_id: uuid.UUID, *, include_closed: bool
 ) -> list[dict[str, Any]]:
-    query = (
-        select(
-            Instrument.ticker,
-            Instrument.id.label("instrument_id"),
-            Position.quantity,
-            Position.cost_basis,
-            Position.realized_pnl,
-            Position.opened_on,
-            Position.updated_at,
-        )
-        .join(Instrument, Instrument.id == Position.instrument_id)
-        .where(Position.portfolio_id == portfolio_id)
-        .order_by(Instrument.ticker)
-    )
-    rows = (await session.execute(query)).mappings().all()
     return [
-        dict(row) | {"average_cost": _average(row["cost_basis"], row["quantity"])}
-        for row in rows
-        if include_closed or row["quantity"] != 0
+        {
+            "ticker": ticker,
+            "instrument_id": instrument_id,
+            "quantity": h.quantity,
+            "cost_basis": h.cost_basis,
+            "realized_pnl": h.realized_pnl,
+            "opened_on": h.opened_on,
+            "average_cost": h.average_cost,
+        }
+        for instrument_id, ticker, h in await queries.holdings(session, portfolio_id)
+        if include_closed or h.quantity != 0
     ]
 
 
-def _average(basis: Decimal, quantity: Decimal) -> Decimal:
-    return basis / quantity if quantity else Decimal(0)
-
-
-async def held_tickers(session: AsyncSession) -> list[str]:
-    """Every ticker some portfolio holds, long or short, in alphabetical order."""
-    rows = await session.execute(
-        select(Instrument.ticker, Position.quantity).join(
-            Instrument, Instrument.id == Position.instrument_id
+async def open_lots(
+    session: AsyncSession, portfolio: Portfolio, ticker: str | None, as_of: date
+) -> list[dict[str, Any]]:
+    """Open lots, oldest first by ticker. Under average cost each lot carries the
+    position's average cost; under FIFO its own."""
+    averages = {}
+    if portfolio.cost_method == CostMethod.AVERAGE:
+        held = await queries.holdings(session, portfolio.id)
+        averages = {instrument_id: h.average_cost for instrument_id, _, h in held}
+    out = []
+    for instrument_id, lot_ticker, lot in await queries.open_lots(session, portfolio.id, ticker):
+        per_share = averages.get(instrument_id, lot.cost / lot.quantity)
+        out.append(
+            {
+                "ticker": lot_ticker,
+                "instrument_id": instrument_id,
+                "trade_id": lot.trade_id,
+                "open_date": lot.open_date,
+                "quantity": lot.quantity,
+                "cost_per_share": per_share,
+                "cost": per_share * lot.quantity,
+                "holding_days": (as_of - lot.open_date).days,
+            }
         )
-    )
-    return sorted({ticker for ticker, quantity in rows if quantity != 0})
+    return out
+
+
+async def closed_lots(
+    session: AsyncSession, portfolio: Portfolio, start: date | None, end: date | None
+) -> list[tuple[str, ClosedLot]]:
+    """Lots closed from `start` to `end` (by close date), folded from the booked history."""
+    tickers = {i: t for i, t, _ in await queries.holdings(session, portfolio.id)}
+    method = CostMethod(portfolio.cost_method)
+    closed = []
+    for instrument_id, fills in (await queries.booked_fills(session, portfolio.id)).items():
+        book = fold(fills, allow_short=True, method=method)
+        closed += [
+            (tickers[instrument_id], lot)
+            for lot in book.closed
+            if (start is None or lot.close_date >= start) and (end is None or lot.close_date <= end)
+        ]
+    return sorted(closed, key=lambda c: (c[1].close_date, c[0], c[1].open_date))

@@ -16,7 +16,8 @@ from typing import NamedTuple, TypeVar
 from pydantic import ValidationError
 
 from app.core.errors import InvalidInput
-from app.positions.fold import Fill
+from app.ledger.models import Side
+from app.ledger.posting import NewTrade
 from app.trades.schemas import ImportRowError, TradeCreate
 
 T = TypeVar("T")
@@ -77,9 +78,18 @@ class Row(NamedTuple):
             t.external_id,
         )
 
-    @property
-    def fill(self) -> Fill:
-        return Fill(self.side, self.quantity, self.price, self.fees, self.trade_date)
+    def new_trade(self, instrument_id: int) -> NewTrade:
+        return NewTrade(
+            instrument_id,
+            self.ticker,
+            Side(self.side),
+            self.quantity,
+            self.price,
+            self.fees,
+            self.trade_date,
+            self.notes,
+            self.external_id,
+        )
 
 
 class RowErrors:

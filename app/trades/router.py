@@ -3,11 +3,10 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
+from fastapi import APIRouter, File, Path, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.auth.dependencies import CsrfFailed, CurrentUser, InvalidCredentials, PermissionDenied
-from app.auth.permissions import Permission
+from app.auth.dependencies import CurrentUser
 from app.core.database import SessionDep
 from app.core.errors import PayloadTooLarge, responses
 from app.core.idempotency import (
@@ -17,41 +16,42 @@ from app.core.idempotency import (
     idempotent_post,
 )
 from app.core.pagination import Page, PageDep
+from app.ledger.models import Side, TradeStatus
+from app.ledger.posting import DuplicateExternalId, TradeAlreadyCancelled, TradeNotFound
+from app.ledger.rules import InsufficientCash, InsufficientQuantity
+from app.market.dependencies import MarketDep
 from app.market.provider import MarketDataUnavailable, UnknownTickerInBooking
-from app.portfolios.dependencies import portfolio_access
-from app.portfolios.models import Portfolio
-from app.portfolios.service import PortfolioArchived, PortfolioNotFound
-from app.positions.fold import InsufficientQuantity
+from app.portfolios.dependencies import (
+    BOOKS_RESPONSES,
+    PortfolioForCancel,
+    PortfolioForImport,
+    PortfolioForRead,
+    PortfolioForTrading,
+)
+from app.portfolios.service import PortfolioArchived
 from app.trades import booking, csv_io
 from app.trades.csv_rows import InvalidCsv
-from app.trades.models import Side, TradeStatus
+from app.trades.dependencies import TradeInstrument
 from app.trades.schemas import ImportResult, TradeCancel, TradeCreate, TradeRead
 
-router = APIRouter(
-    prefix="/portfolios/{slug}/trades",
-    tags=["trades"],
-    responses=responses(InvalidCredentials, PermissionDenied, CsrfFailed, PortfolioNotFound),
-)
+router = APIRouter(prefix="/portfolios/{slug}/trades", tags=["trades"], responses=BOOKS_RESPONSES)
 
-ForRead = Annotated[Portfolio, Depends(portfolio_access(Permission.PORTFOLIOS_READ))]
-ForBooking = Annotated[Portfolio, Depends(portfolio_access(Permission.TRADES_CREATE))]
-ForCancel = Annotated[Portfolio, Depends(portfolio_access(Permission.TRADES_CANCEL))]
 TradeId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The trade's id")]
 BOOKING_ERRORS = responses(
-    booking.InsufficientCash,
+    InsufficientCash,
     InsufficientQuantity,
     PortfolioArchived,
     UnknownTickerInBooking,
     IdempotencyKeyReused,
     IdempotencyKeyInFlight,
-    booking.DuplicateExternalId,
+    DuplicateExternalId,
     MarketDataUnavailable,
 )
 
 
 @router.get("", response_model=Page[TradeRead], summary="Trades, newest first")
 async def list_trades(
-    portfolio: ForRead,
+    portfolio: PortfolioForRead,
     session: SessionDep,
     page: PageDep,
     ticker: str | None = None,
@@ -76,13 +76,12 @@ async def list_trades(
 )
 async def book_trade(
     body: TradeCreate,
-    portfolio: ForBooking,
+    instrument: TradeInstrument,
+    portfolio: PortfolioForTrading,
     user: CurrentUser,
     session: SessionDep,
-    request: Request,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    market = request.app.state.market_data
     return await idempotent_post(
         session,
         user.id,
@@ -90,7 +89,7 @@ async def book_trade(
         f"trade:{portfolio.id}",
         body,
         201,
-        lambda: booking.book(session, market, user, portfolio.id, body),
+        lambda: booking.book(session, user, portfolio, instrument, body),
     )
 
 
@@ -100,7 +99,7 @@ async def book_trade(
     status_code=201,
     responses=responses(
         InvalidCsv,
-        booking.InsufficientCash,
+        InsufficientCash,
         InsufficientQuantity,
         PortfolioArchived,
         PayloadTooLarge,
@@ -116,14 +115,13 @@ async def book_trade(
     ),
 )
 async def import_trades(
-    portfolio: ForBooking,
+    portfolio: PortfolioForImport,
     user: CurrentUser,
     session: SessionDep,
-    request: Request,
+    market: MarketDep,
     file: UploadFile = File(description="A CSV file of trades, UTF-8"),
 ) -> ImportResult:
     data = await file.read()
-    market = request.app.state.market_data
     return await csv_io.import_csv(session, market, user, portfolio.id, data)
 
 
@@ -133,7 +131,7 @@ async def import_trades(
     responses={200: {"content": {"text/csv": {}}, "description": "The booked trades as CSV"}},
     summary="Export booked trades as CSV, oldest first (the columns import reads)",
 )
-async def export_trades(portfolio: ForRead, request: Request) -> StreamingResponse:
+async def export_trades(portfolio: PortfolioForRead, request: Request) -> StreamingResponse:
     filename = f"{portfolio.slug}-trades.csv"
     return StreamingResponse(
         csv_io.stream_export(request.app.state.sessionmaker, portfolio.id),
@@ -142,8 +140,10 @@ async def export_trades(portfolio: ForRead, request: Request) -> StreamingRespon
     )
 
 
-@router.get("/{trade_id}", response_model=TradeRead, responses=responses(booking.TradeNotFound))
-async def read_trade(trade_id: TradeId, portfolio: ForRead, session: SessionDep) -> TradeRead:
+@router.get("/{trade_id}", response_model=TradeRead, responses=responses(TradeNotFound))
+async def read_trade(
+    trade_id: TradeId, portfolio: PortfolioForRead, session: SessionDep
+) -> TradeRead:
     return await booking.get_trade(session, portfolio.id, trade_id)
 
 
@@ -151,9 +151,9 @@ async def read_trade(trade_id: TradeId, portfolio: ForRead, session: SessionDep)
     "/{trade_id}/cancel",
     response_model=TradeRead,
     responses=responses(
-        booking.TradeNotFound,
-        booking.TradeAlreadyCancelled,
-        booking.InsufficientCash,
+        TradeNotFound,
+        TradeAlreadyCancelled,
+        InsufficientCash,
         InsufficientQuantity,
         PortfolioArchived,
     ),
@@ -162,8 +162,8 @@ async def read_trade(trade_id: TradeId, portfolio: ForRead, session: SessionDep)
 async def cancel_trade(
     trade_id: TradeId,
     body: TradeCancel,
-    portfolio: ForCancel,
+    portfolio: PortfolioForCancel,
     user: CurrentUser,
     session: SessionDep,
 ) -> TradeRead:
-    return await booking.cancel(session, user, portfolio.id, trade_id, body.reason)
+    return await booking.cancel(session, user, portfolio, trade_id, body.reason)

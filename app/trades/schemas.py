@@ -6,8 +6,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.core.schemas import DecimalString
+from app.ledger.models import Side, TradeStatus
 from app.portfolios.schemas import Ticker
-from app.trades.models import Side, TradeStatus
 
 EARLIEST_TRADE_DATE = date(1970, 1, 1)
 MAX_AMOUNT = Decimal("1e15")

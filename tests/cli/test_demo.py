@@ -9,15 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from app.audit.models import AuditEvent
-from app.cash.models import CashTransaction, CashType
 from app.cli.demo import ACCOUNTS, EMAIL_DOMAIN, FUNDS, TEAM_NAME
 from app.cli.main import cli
+from app.ledger.fold import fold
+from app.ledger.models import CashTransaction, CashType, Position, Trade, TradeStatus
+from app.ledger.queries import booked_fills
+from app.ledger.rules import Fill
 from app.portfolios.models import Portfolio
-from app.positions.fold import fold
-from app.positions.models import Position
-from app.positions.service import booked_fills
-from app.trades.booking import fill_of
-from app.trades.models import Trade, TradeStatus
 from app.users.models import Team, User
 from tests.cli.conftest import in_session
 
@@ -45,8 +43,10 @@ async def _check_fund(session: AsyncSession, portfolio: Portfolio) -> dict[str, 
         await session.scalars(select(Position).where(Position.portfolio_id == portfolio.id))
     ).all()
     for position in positions:
-        fills = await booked_fills(session, portfolio.id, position.instrument_id)
-        folded = fold(fills, allow_short=False)
+        fills = (await booked_fills(session, portfolio.id, [position.instrument_id]))[
+            position.instrument_id
+        ]
+        folded = fold(fills, allow_short=False).holding()
         assert (position.quantity, position.cost_basis, position.realized_pnl) == (
             folded.quantity,
             folded.cost_basis,
@@ -65,7 +65,10 @@ async def _check_fund(session: AsyncSession, portfolio: Portfolio) -> dict[str, 
         )
     ).all()
     balance = sum((m.type.sign * m.amount for m in moves), Decimal(0))
-    balance += sum((fill_of(t).cash_effect for t in trades), Decimal(0))
+    balance += sum(
+        (Fill(t.side.value, t.quantity, t.price, t.fees, t.trade_date).cash_effect for t in trades),
+        Decimal(0),
+    )
     assert balance == portfolio.cash_balance >= 0
     first_move = min(moves, key=lambda m: (m.date, m.id))
     assert first_move.type is CashType.DEPOSIT

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from app.auth.permissions import Role
 from app.cli.main import cli
+from app.ledger.models import Position
 from app.portfolios.models import Portfolio
-from app.positions.models import Position
 from tests.cli.conftest import in_session
 from tests.factories import make_portfolio, make_team, make_user
 

@@ -18,9 +18,9 @@ from app.jobs.tasks import (
     refresh_held_prices,
     retry_stalled_jobs,
 )
+from app.ledger.models import Position
+from app.ledger.queries import held_tickers
 from app.market.models import Instrument
-from app.positions.models import Position
-from app.positions.service import held_tickers
 from tests.factories import make_portfolio, make_user
 from tests.jobs.conftest import RecordingMarket, jobs_of
 

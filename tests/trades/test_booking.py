@@ -9,9 +9,9 @@ from sqlalchemy import Float, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Role
+from app.ledger.models import Trade
 from app.models import Base
 from app.portfolios.models import Portfolio
-from app.trades.models import Trade
 from tests.factories import bearer, make_portfolio, make_user
 from tests.trades.helpers import book, deposit, positions, trade
 
@@ -308,18 +308,20 @@ async def test_two_bookings_in_one_session_keep_both_cash_changes(
 ) -> None:
     from app.cash.schemas import CashCreate
     from app.cash.service import record_cash
+    from app.ledger.posting import instrument_for
+    from app.portfolios.service import lock
     from app.trades.booking import book as book_trade
     from app.trades.schemas import TradeCreate
 
     pm = await make_user(session, Role.PORTFOLIO_MANAGER)
     portfolio = await make_portfolio(session, pm)
-    market = app.state.market_data
     deposit_body = CashCreate(type="deposit", amount=Decimal(1000), date="2026-01-02")
-    await record_cash(session, market, pm, portfolio.id, deposit_body)
+    await record_cash(session, pm, await lock(session, portfolio.id), None, deposit_body)
     buy = TradeCreate(
         ticker="AAPL", side="buy", quantity=Decimal(1), price=Decimal(100), trade_date="2026-01-05"
     )
-    await book_trade(session, market, pm, portfolio.id, buy)
+    instrument = await instrument_for(session, app.state.market_data, "AAPL")
+    await book_trade(session, pm, await lock(session, portfolio.id), instrument, buy)
     await session.commit()
     stored = await session.scalar(
         select(Portfolio.cash_balance).where(Portfolio.id == portfolio.id)

@@ -9,9 +9,9 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import select
 
 from app.auth.permissions import Role
-from app.positions.fold import fold
-from app.positions.service import booked_fills
-from app.trades.models import Trade
+from app.ledger.fold import fold
+from app.ledger.models import Trade
+from app.ledger.queries import booked_fills
 from tests.factories import bearer, make_portfolio, make_user
 from tests.trades.helpers import book, deposit, positions
 
@@ -43,8 +43,10 @@ async def test_fifty_concurrent_sells_of_a_twenty_share_position(committed_app: 
         async with committed_app.state.sessionmaker() as session:
             instrument_id = await session.scalar(select(Trade.instrument_id).limit(1))
             assert instrument_id is not None
-            fills = await booked_fills(session, uuid.UUID(portfolio_id), instrument_id)
-        folded = fold(fills, allow_short=False)
+            fills = (await booked_fills(session, uuid.UUID(portfolio_id), [instrument_id]))[
+                instrument_id
+            ]
+        folded = fold(fills, allow_short=False).holding()
         assert len(fills) == 21
         assert (Decimal(held["quantity"]), Decimal(held["realized_pnl"])) == (
             folded.quantity,

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
 from app.auth.permissions import Role
+from app.ledger.models import Trade
 from app.portfolios.models import Portfolio
-from app.trades.models import Trade
 from app.users.models import User
 from tests.factories import bearer, make_portfolio, make_team, make_user
 
@@ -213,17 +213,38 @@ async def test_a_file_that_overdraws_cash_is_refused(
     headers = await bearer(app, pm)
     content = (
         "date,ticker,side,qty,price,fees\n"
-        "2025-01-06,AAPL,buy,10,100,1\n"
+        "2025-01-06,AAPL,buy,10,100,0\n"
         "2025-01-07,AAPL,sell,10,100,1\n"
         "2025-01-08,AAPL,buy,10,100,0\n"
     )
     response = await upload(client, portfolio.slug, headers, content)
     assert response.status_code == 409
-    assert response.json()["error"]["code"] == "insufficient_cash"
-    fits = content.replace("buy,10,100,0", "buy,9,100,0")
+    assert response.json()["error"]["details"]["date"] == "2025-01-08"
+    fits = content.replace("08,AAPL,buy,10", "08,AAPL,buy,9")
     assert (await upload(client, portfolio.slug, headers, fits)).status_code == 201
     cash = await client.get(f"/portfolios/{portfolio.slug}/cash", headers=headers)
-    assert Decimal(cash.json()["balance"]) == Decimal("98")
+    assert Decimal(cash.json()["balance"]) == Decimal("99")
+
+
+async def test_a_file_short_of_cash_on_one_day_is_refused_though_it_ends_in_credit(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    pm = await make_user(session, Role.PORTFOLIO_MANAGER)
+    portfolio = await make_portfolio(session, pm, cash="1000")
+    headers = await bearer(app, pm)
+    content = (
+        "date,ticker,side,qty,price,fees\n"
+        "2025-01-06,AAPL,buy,10,100,1\n"
+        "2025-01-07,AAPL,sell,10,200,0\n"
+    )
+    response = await upload(client, portfolio.slug, headers, content)
+    assert response.status_code == 409, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["details"]["date"]) == ("insufficient_cash", "2025-01-06")
+    assert error["details"]["cash_balance"] == "-1"
+    assert (
+        await upload(client, portfolio.slug, headers, content.replace(",1\n", ",0\n"))
+    ).status_code == 201
 
 
 async def test_export_then_import_into_a_new_portfolio_gives_identical_positions(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Role
-from app.trades.models import Trade
+from app.ledger.models import Trade
 from tests.factories import bearer, make_portfolio, make_user
 
 

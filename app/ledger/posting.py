@@ -1,0 +1,553 @@
+"""Every change to a portfolio's books, in one sequence.
+
+The caller holds the portfolio's row lock (`lock`, or a dependency that took it with the
+visibility check). Then: write what happened (trades, cash, a cancel), fold the touched
+positions and their lots, check the cash rule over the whole history, move the balance,
+invalidate the NAV series from the earliest changed date, and record the audit event.
+Services never commit: the caller's unit of work does.
+"""
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.service import record, snapshot
+from app.core.database import utcnow
+from app.core.errors import Conflict, NotFound
+from app.ledger import queries
+from app.ledger.fold import Book, Holding, OpenLot, fold
+from app.ledger.models import (
+    CashTransaction,
+    CashType,
+    CostMethod,
+    Lot,
+    Position,
+    Side,
+    Trade,
+    TradeStatus,
+)
+from app.ledger.rules import ZERO, Fill, InsufficientCash, InsufficientQuantity, cash_effect
+from app.market.models import Instrument
+from app.market.provider import UnknownTicker, UnknownTickerInBooking
+from app.market.service import MarketData
+from app.portfolios.models import Portfolio
+
+logger = logging.getLogger("folio.trades")
+
+INSERT_BATCH = 10_000
+MAX_PARAMETERS = 32_767  # a statement's limit in asyncpg and SQLite
+
+
+class TradeNotFound(NotFound):
+    code = "trade_not_found"
+    message = "No such trade in this portfolio."
+
+
+class TradeAlreadyCancelled(Conflict):
+    code = "trade_already_cancelled"
+    message = "The trade is already cancelled."
+
+
+class DuplicateExternalId(Conflict):
+    code = "duplicate_external_id"
+    message = "A trade with this external id is already booked in the portfolio."
+
+
+@dataclass(frozen=True, slots=True)
+class NewTrade:
+    instrument_id: int
+    ticker: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    fees: Decimal
+    trade_date: date
+    notes: str = ""
+    external_id: str | None = None
+
+    def fill(self, trade_id: int) -> Fill:
+        return Fill(
+            self.side.value, self.quantity, self.price, self.fees, self.trade_date, trade_id
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewCash:
+    type: CashType
+    amount: Decimal
+    date: date
+    note: str = ""
+    instrument_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    ids: list[int]
+    at: datetime
+
+
+async def instrument_for(session: AsyncSession, market: MarketData, ticker: str) -> Instrument:
+    """The instrument of a ticker being booked; the provider is asked the first time.
+    Call it before the portfolio's lock and the booking's writes."""
+    try:
+        return await market.ensure_instrument(session, ticker)
+    except UnknownTicker as exc:
+        raise UnknownTickerInBooking(details={"ticker": ticker}) from exc
+
+
+# The sequence
+
+
+async def post_trades(
+    session: AsyncSession,
+    actor_id: uuid.UUID,
+    portfolio: Portfolio,
+    trades: Sequence[NewTrade],
+    *,
+    audit_each: bool = True,
+) -> Posted:
+    """Book trades (one, or a whole import): all of them, or none."""
+    await _check_external_ids(session, portfolio.id, trades)
+    by_instrument: dict[int, list[NewTrade]] = defaultdict(list)
+    for trade in trades:
+        by_instrument[trade.instrument_id].append(trade)
+    stored = await _stored_books(session, portfolio, by_instrument)
+    posted = await _insert_trades(session, actor_id, portfolio.id, trades)
+    fills: dict[int, list[Fill]] = defaultdict(list)
+    for trade, trade_id in zip(trades, posted.ids, strict=True):
+        fills[trade.instrument_id].append(trade.fill(trade_id))
+    for instrument_id, new in fills.items():
+        await _fold_into(session, portfolio, instrument_id, stored[instrument_id], new, trades)
+    effect = sum((f.cash_effect for new in fills.values() for f in new), ZERO)
+    first = min(t.trade_date for t in trades)
+    outflow = min((t.trade_date for t in trades if t.side is Side.BUY), default=None)
+    await _settle(session, portfolio, effect, first, outflow)
+    if audit_each:
+        for trade, trade_id in zip(trades, posted.ids, strict=True):
+            _audit_trade(session, actor_id, portfolio.id, trade_id, trade)
+    else:
+        _audit_import(session, actor_id, portfolio.id, posted.ids)
+    return posted
+
+
+async def post_cash(
+    session: AsyncSession,
+    actor_id: uuid.UUID,
+    portfolio: Portfolio,
+    cash: NewCash,
+    ticker: str | None,
+) -> Posted:
+    at = utcnow()
+    cash_id = await session.scalar(
+        insert(CashTransaction)
+        .values(
+            portfolio_id=portfolio.id,
+            type=cash.type,
+            amount=cash.amount,
+            date=cash.date,
+            note=cash.note,
+            instrument_id=cash.instrument_id,
+            created_by=actor_id,
+            created_at=at,
+        )
+        .returning(CashTransaction.id)
+    )
+    assert cash_id is not None
+    effect = cash_effect(cash.type, cash.amount)
+    await _settle(session, portfolio, effect, cash.date, cash.date if effect < 0 else None)
+    record(
+        session,
+        actor_id=actor_id,
+        action="cash.create",
+        object_type="cash",
+        object_id=cash_id,
+        portfolio_id=portfolio.id,
+        after={
+            "type": cash.type.value,
+            "amount": str(cash.amount),
+            "date": cash.date.isoformat(),
+            "note": cash.note,
+            "ticker": ticker,
+        },
+    )
+    logger.info("cash recorded", extra={"cash_id": cash_id, "portfolio_id": str(portfolio.id)})
+    return Posted([cash_id], at)
+
+
+async def cancel_trade(
+    session: AsyncSession, actor_id: uuid.UUID, portfolio: Portfolio, trade_id: int, reason: str
+) -> Trade:
+    trade = await session.scalar(
+        select(Trade).where(Trade.id == trade_id, Trade.portfolio_id == portfolio.id)
+    )
+    if trade is None:
+        raise TradeNotFound(details={"id": trade_id})
+    if trade.status is TradeStatus.CANCELLED:
+        raise TradeAlreadyCancelled(details={"id": trade_id})
+    before = _trade_snapshot(trade)
+    trade.status, trade.cancel_reason = TradeStatus.CANCELLED, reason
+    trade.cancelled_by, trade.cancelled_at = actor_id, utcnow()
+    await session.flush()
+    await refold(session, portfolio, [trade.instrument_id])
+    fill = Fill(trade.side.value, trade.quantity, trade.price, trade.fees, trade.trade_date)
+    effect = -fill.cash_effect
+    await _settle(
+        session, portfolio, effect, trade.trade_date, trade.trade_date if effect < 0 else None
+    )
+    record(
+        session,
+        actor_id=actor_id,
+        action="trade.cancel",
+        object_type="trade",
+        object_id=trade.id,
+        portfolio_id=portfolio.id,
+        before=before,
+        after=_trade_snapshot(trade),
+    )
+    logger.info("trade cancelled", extra={"trade_id": trade.id, "portfolio_id": str(portfolio.id)})
+    return trade
+
+
+async def refold(
+    session: AsyncSession,
+    portfolio: Portfolio,
+    instrument_ids: Sequence[int] | None = None,
+    *,
+    as_booked: bool = False,
+) -> None:
+    """Fold positions and lots again from their whole history (all when None): after a
+    cancel, or (`as_booked`: shorts booked when allowed stay) a change of the cost method."""
+    history = await queries.booked_fills(session, portfolio.id, instrument_ids)
+    ids = list(history) if instrument_ids is None else list(instrument_ids)
+    if instrument_ids is None:
+        ids += [i for i, _, _ in await queries.holdings(session, portfolio.id) if i not in history]
+    stored = await _positions(session, portfolio.id, ids, None)
+    for instrument_id in ids:
+        book = _folded(portfolio, history.get(instrument_id, []), None, as_booked=as_booked)
+        await _save(session, portfolio.id, instrument_id, stored[instrument_id], book)
+
+
+# Positions and lots
+
+
+@dataclass(slots=True)
+class _Stored:
+    exists: bool
+    holding: Holding
+    lots: list[OpenLot]
+    all_lots: bool
+    history: list[Fill] | None = None
+
+
+async def _stored_books(
+    session: AsyncSession, portfolio: Portfolio, trades: dict[int, list[NewTrade]]
+) -> dict[int, _Stored]:
+    """Each touched position as stored, with the lots the new trades may close; with its
+    whole history and every lot when the new trades go before its last one (a back-dated
+    trade re-folds the instrument)."""
+    sides = {t.side for new in trades.values() for t in new}
+    stored = await _positions(
+        session, portfolio.id, list(trades), sides.pop() if len(sides) == 1 else None
+    )
+    back_dated = [
+        i
+        for i, new in trades.items()
+        if (last := stored[i].holding.last_trade_date) is not None
+        and min(t.trade_date for t in new) < last
+    ]
+    if back_dated:
+        history = await queries.booked_fills(session, portfolio.id, back_dated)
+        if not all(stored[i].all_lots for i in back_dated):
+            stored |= await _positions(session, portfolio.id, back_dated, None)
+        for instrument_id in back_dated:
+            stored[instrument_id].history = history.get(instrument_id, [])
+    return stored
+
+
+async def _positions(
+    session: AsyncSession, portfolio_id: uuid.UUID, instrument_ids: list[int], side: Side | None
+) -> dict[int, _Stored]:
+    """Positions with their lots in one round trip: every lot, or with a `side` only the lots
+    that trades of that side close (a buy closes short lots, a sell long ones)."""
+    lot_join = (Lot.portfolio_id == Position.portfolio_id) & (
+        Lot.instrument_id == Position.instrument_id
+    )
+    if side is not None:
+        lot_join &= Lot.quantity < 0 if side is Side.BUY else Lot.quantity > 0
+    stored = {i: _Stored(False, Holding(), [], True) for i in instrument_ids}
+    for batch in queries.chunks(instrument_ids, queries.IN_BATCH):
+        rows = await session.execute(
+            select(
+                Position.instrument_id,
+                Position.quantity,
+                Position.cost_basis,
+                Position.realized_pnl,
+                Position.opened_on,
+                Position.last_trade_date,
+                Lot.trade_id,
+                Lot.open_date,
+                Lot.quantity,
+                Lot.cost,
+            )
+            .outerjoin(Lot, lot_join)
+            .where(Position.portfolio_id == portfolio_id, Position.instrument_id.in_(batch))
+            .order_by(Position.instrument_id, Lot.open_date, Lot.trade_id)
+        )
+        for row in rows:
+            position = stored[row[0]]
+            if not position.exists:
+                stored[row[0]] = position = _Stored(True, Holding(*row[1:6]), [], side is None)
+            if row[6] is not None:
+                position.lots.append(OpenLot(*row[6:]))
+    return stored
+
+
+def _folded(
+    portfolio: Portfolio, history: list[Fill], start: Book | None, *, as_booked: bool = False
+) -> Book:
+    return fold(
+        history,
+        allow_short=portfolio.allow_short or as_booked,
+        method=CostMethod(portfolio.cost_method),
+        start=start,
+    )
+
+
+def _fold_order(fill: Fill) -> tuple[date, int]:
+    return fill.trade_date, fill.trade_id
+
+
+async def _fold_into(
+    session: AsyncSession,
+    portfolio: Portfolio,
+    instrument_id: int,
+    stored: _Stored,
+    new: list[Fill],
+    trades: Sequence[NewTrade],
+) -> None:
+    in_order = sorted(new, key=_fold_order)
+    try:
+        if stored.history is not None:
+            book = _folded(portfolio, sorted(stored.history + new, key=_fold_order), None)
+        else:
+            method = CostMethod(portfolio.cost_method)
+            book = _folded(portfolio, in_order, Book.of(method, stored.holding, stored.lots))
+    except InsufficientQuantity as exc:
+        exc.details["ticker"] = next(t.ticker for t in trades if t.instrument_id == instrument_id)
+        raise
+    await _save(session, portfolio.id, instrument_id, stored, book)
+
+
+async def _save(
+    session: AsyncSession, portfolio_id: uuid.UUID, instrument_id: int, stored: _Stored, book: Book
+) -> None:
+    h = book.holding()
+    values = {
+        "quantity": h.quantity,
+        "cost_basis": h.cost_basis,
+        "realized_pnl": h.realized_pnl,
+        "opened_on": h.opened_on,
+        "last_trade_date": h.last_trade_date,
+        "updated_at": utcnow(),
+    }
+    if stored.exists:
+        await session.execute(
+            update(Position)
+            .where(Position.portfolio_id == portfolio_id, Position.instrument_id == instrument_id)
+            .values(values)
+        )
+    else:
+        await session.execute(
+            insert(Position).values(
+                values | {"portfolio_id": portfolio_id, "instrument_id": instrument_id}
+            )
+        )
+    await _save_lots(session, portfolio_id, instrument_id, stored.lots, list(book.lots))
+
+
+async def _save_lots(
+    session: AsyncSession,
+    portfolio_id: uuid.UUID,
+    instrument_id: int,
+    before: list[OpenLot],
+    after: list[OpenLot],
+) -> None:
+    """Write only what changed between the stored lots and the folded ones."""
+    old = {lot.trade_id: (lot.quantity, lot.cost) for lot in before}
+    new = {lot.trade_id: lot for lot in after}
+    gone = [trade_id for trade_id in old if trade_id not in new]
+    for batch in queries.chunks(gone, queries.IN_BATCH):
+        await session.execute(delete(Lot).where(Lot.trade_id.in_(batch)))
+    for lot in after:
+        if lot.trade_id in old and old[lot.trade_id] != (lot.quantity, lot.cost):
+            await session.execute(
+                update(Lot)
+                .where(Lot.trade_id == lot.trade_id)
+                .values(quantity=lot.quantity, cost=lot.cost)
+            )
+    added = [
+        {
+            "trade_id": lot.trade_id,
+            "portfolio_id": portfolio_id,
+            "instrument_id": instrument_id,
+            "open_date": lot.open_date,
+            "quantity": lot.quantity,
+            "cost": lot.cost,
+        }
+        for lot in after
+        if lot.trade_id not in old
+    ]
+    for batch in queries.chunks(added, INSERT_BATCH):
+        await session.execute(insert(Lot), list(batch))
+
+
+# Trades
+
+
+async def _check_external_ids(
+    session: AsyncSession, portfolio_id: uuid.UUID, trades: Sequence[NewTrade]
+) -> None:
+    wanted = [t.external_id for t in trades if t.external_id is not None]
+    for batch in queries.chunks(wanted, queries.IN_BATCH):
+        taken = (
+            await session.execute(
+                select(Trade.external_id, Trade.id).where(
+                    Trade.portfolio_id == portfolio_id, Trade.external_id.in_(batch)
+                )
+            )
+        ).first()
+        if taken is not None:
+            raise DuplicateExternalId(details={"external_id": taken[0], "trade_id": taken[1]})
+
+
+async def _insert_trades(
+    session: AsyncSession, actor_id: uuid.UUID, portfolio_id: uuid.UUID, trades: Sequence[NewTrade]
+) -> Posted:
+    """Insert in the given order; the ids come back ascending in that order."""
+    at = utcnow()
+    common = {
+        "portfolio_id": portfolio_id,
+        "status": TradeStatus.BOOKED,
+        "created_by": actor_id,
+        "created_at": at,
+    }
+    ids: list[int] = []
+    for batch in queries.chunks(trades, INSERT_BATCH):
+        params = [common | _columns(t) for t in batch]
+        statement = (
+            insert(Trade)
+            .returning(Trade.id, sort_by_parameter_order=True)
+            .execution_options(insertmanyvalues_page_size=MAX_PARAMETERS // len(params[0]))
+        )
+        if len(params) == 1:
+            ids.append((await session.execute(statement.values(params[0]))).scalar_one())
+        else:
+            ids.extend((await session.execute(statement, params)).scalars())
+    return Posted(ids, at)
+
+
+def _columns(trade: NewTrade) -> dict[str, Any]:
+    return {
+        "instrument_id": trade.instrument_id,
+        "side": trade.side,
+        "quantity": trade.quantity,
+        "price": trade.price,
+        "fees": trade.fees,
+        "trade_date": trade.trade_date,
+        "notes": trade.notes,
+        "external_id": trade.external_id,
+    }
+
+
+# Cash
+
+
+async def _settle(
+    session: AsyncSession,
+    portfolio: Portfolio,
+    effect: Decimal,
+    changed_from: date,
+    outflow_from: date | None,
+) -> None:
+    """Move the balance by `effect`, refusing a balance below zero on any day from the
+    earliest outflow on; invalidate the NAV series from the earliest changed date."""
+    balance = portfolio.cash_balance + effect
+    if outflow_from is not None and not portfolio.allow_negative_cash:
+        await _check_cash_history(session, portfolio, balance, outflow_from)
+    portfolio.cash_balance = balance
+    portfolio.invalidate_nav(changed_from)
+
+
+async def _check_cash_history(
+    session: AsyncSession, portfolio: Portfolio, balance: Decimal, since: date
+) -> None:
+    """Refuse a balance below zero at the close of any day from `since` on, as the books
+    now stand. The balance at a day's close is the final one less what later days moved."""
+    moves = await queries.cash_moves(session, portfolio.id, since - timedelta(days=1))
+    later = sum((amount for _, amount in moves), ZERO)
+    if not moves or moves[0][0] != since:
+        moves.insert(0, (since, ZERO))
+    for day, amount in moves:
+        later -= amount
+        if balance - later < 0:
+            raise InsufficientCash(
+                details={"date": day.isoformat(), "cash_balance": str(balance - later)}
+            )
+
+
+# Audit
+
+
+AUDITED = ("side", "quantity", "price", "fees", "trade_date", "notes", "status", "cancel_reason")
+
+
+def _trade_snapshot(trade: Trade) -> dict[str, Any]:
+    return snapshot(trade, AUDITED)
+
+
+def _audit_trade(
+    session: AsyncSession, actor_id: uuid.UUID, portfolio_id: uuid.UUID, trade_id: int, t: NewTrade
+) -> None:
+    record(
+        session,
+        actor_id=actor_id,
+        action="trade.book",
+        object_type="trade",
+        object_id=trade_id,
+        portfolio_id=portfolio_id,
+        after={
+            "side": t.side.value,
+            "quantity": str(t.quantity),
+            "price": str(t.price),
+            "fees": str(t.fees),
+            "trade_date": t.trade_date.isoformat(),
+            "notes": t.notes,
+            "status": TradeStatus.BOOKED.value,
+            "cancel_reason": None,
+            "ticker": t.ticker,
+        },
+    )
+    logger.info("trade booked", extra={"trade_id": trade_id, "portfolio_id": str(portfolio_id)})
+
+
+def _audit_import(
+    session: AsyncSession, actor_id: uuid.UUID, portfolio_id: uuid.UUID, ids: list[int]
+) -> None:
+    record(
+        session,
+        actor_id=actor_id,
+        action="trades.import",
+        object_type="portfolio",
+        object_id=portfolio_id,
+        portfolio_id=portfolio_id,
+        after={"count": len(ids), "first_trade_id": ids[0], "last_trade_id": ids[-1]},
+    )
+    logger.info("trades imported", extra={"count": len(ids), "portfolio_id": str(portfolio_id)})

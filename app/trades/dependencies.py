@@ -1,0 +1,27 @@
+"""The instrument a booking names, resolved before the portfolio is locked."""
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.auth.dependencies import require
+from app.auth.permissions import Permission
+from app.core.database import SessionDep
+from app.ledger.posting import instrument_for
+from app.market.dependencies import MarketDep
+from app.market.models import Instrument
+from app.trades.schemas import TradeCreate
+from app.users.models import User
+
+Booker = Annotated[User, Depends(require(Permission.TRADES_CREATE))]
+
+
+async def trade_instrument(
+    body: TradeCreate, _: Booker, session: SessionDep, market: MarketDep
+) -> Instrument:
+    """A first-seen ticker is asked of the provider here, before any of the booking's
+    writes and before the portfolio's lock is taken."""
+    return await instrument_for(session, market, body.ticker)
+
+
+TradeInstrument = Annotated[Instrument, Depends(trade_instrument)]
