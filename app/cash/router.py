@@ -5,8 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from app.auth.dependencies import CurrentUser, require
-from app.auth.permissions import Permission
+from app.auth.dependencies import CurrentUser
 from app.cash import service
 from app.cash.schemas import CashCreate, CashPage, CashRead
 from app.core.database import SessionDep
@@ -25,14 +24,13 @@ from app.market.models import Instrument
 from app.market.provider import MarketDataUnavailable, UnknownTickerInBooking
 from app.portfolios.dependencies import BOOKS_RESPONSES, PortfolioForCash, PortfolioForRead
 from app.portfolios.service import PortfolioArchived
-from app.users.models import User
 
 router = APIRouter(prefix="/portfolios/{slug}/cash", tags=["cash"], responses=BOOKS_RESPONSES)
 
 
 async def dividend_instrument(
     body: CashCreate,
-    _: Annotated[User, Depends(require(Permission.CASH_CREATE))],
+    _: CurrentUser,
     session: SessionDep,
     market: MarketDep,
 ) -> Instrument | None:

@@ -10,7 +10,7 @@ the rest, fees split pro rata.
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -75,7 +75,7 @@ class Book:
         h = holding
         return cls(
             method, h.quantity, h.cost_basis, h.realized_pnl, h.opened_on, h.last_trade_date,
-            deque(lots),
+            deque(replace(lot) for lot in lots),  # copies: the fold changes them in place
         )  # fmt: skip
 
     def holding(self) -> Holding:
@@ -105,7 +105,7 @@ class Book:
         """Close `closed` shares of the position, its lots oldest first, for `fees` in all."""
         direction = 1 if self.quantity > 0 else -1
         average = self.basis / self.quantity
-        own_cost = self._close_lots(fill, closed, fees, direction, average)
+        own_cost = self._close_lots(fill, closed, fees, direction)
         if self.method is CostMethod.FIFO:
             self.realized += direction * fill.price * closed - fees - own_cost
             self.basis -= own_cost
@@ -116,9 +116,7 @@ class Book:
         if not self.quantity:
             self.basis, self.opened = ZERO, None
 
-    def _close_lots(
-        self, fill: Fill, closed: Decimal, fees: Decimal, direction: int, average: Decimal
-    ) -> Decimal:
+    def _close_lots(self, fill: Fill, closed: Decimal, fees: Decimal, direction: int) -> Decimal:
         """Take `closed` shares off the lots, oldest first, recording each closed piece;
         returns the lots' own cost of what was taken."""
         left, fees_left, taken = closed, fees, ZERO
@@ -128,7 +126,7 @@ class Book:
             part = min(left, size)
             fee = fees_left if part == left else fees * part / closed
             own = lot.cost if part == size else lot.cost * part / size
-            cost = own if self.method is CostMethod.FIFO else average * part * direction
+            cost = own if self.method is CostMethod.FIFO else self._average_cost(part, direction)
             self._record(lot, fill, part * direction, cost, direction * fill.price * part - fee)
             if part == size:
                 self.lots.popleft()
@@ -139,6 +137,9 @@ class Book:
             left -= part
             fees_left -= fee
         return taken
+
+    def _average_cost(self, part: Decimal, direction: int) -> Decimal:
+        return self.basis * part * direction / self.quantity  # multiplied first: fewer roundings
 
     def _record(
         self, lot: OpenLot, fill: Fill, quantity: Decimal, cost: Decimal, net: Decimal

@@ -41,7 +41,8 @@ async def open_lots(
         averages = {instrument_id: h.average_cost for instrument_id, _, h in held}
     out = []
     for instrument_id, lot_ticker, lot in await queries.open_lots(session, portfolio.id, ticker):
-        per_share = averages.get(instrument_id, lot.cost / lot.quantity)
+        average = averages.get(instrument_id)
+        cost = lot.cost if average is None else average * lot.quantity
         out.append(
             {
                 "ticker": lot_ticker,
@@ -49,8 +50,8 @@ async def open_lots(
                 "trade_id": lot.trade_id,
                 "open_date": lot.open_date,
                 "quantity": lot.quantity,
-                "cost_per_share": per_share,
-                "cost": per_share * lot.quantity,
+                "cost_per_share": cost / lot.quantity,
+                "cost": cost,
                 "holding_days": (as_of - lot.open_date).days,
             }
         )

@@ -4,23 +4,20 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.auth.dependencies import require
-from app.auth.permissions import Permission
+from app.auth.dependencies import CurrentUser
 from app.core.database import SessionDep
 from app.ledger.posting import instrument_for
 from app.market.dependencies import MarketDep
 from app.market.models import Instrument
 from app.trades.schemas import TradeCreate
-from app.users.models import User
-
-Booker = Annotated[User, Depends(require(Permission.TRADES_CREATE))]
 
 
 async def trade_instrument(
-    body: TradeCreate, _: Booker, session: SessionDep, market: MarketDep
+    body: TradeCreate, _: CurrentUser, session: SessionDep, market: MarketDep
 ) -> Instrument:
     """A first-seen ticker is asked of the provider here, before any of the booking's
-    writes and before the portfolio's lock is taken."""
+    writes and before the portfolio's lock is taken (any signed-in user may look a ticker
+    up: market:read is everyone's)."""
     return await instrument_for(session, market, body.ticker)
 
 

@@ -1,6 +1,8 @@
-"""Random sequences of buys, sells, back-dated trades, cash moves and cancels: after every
-step each position and the cash balance equal a plain re-computation from the booked
-history, and nothing the portfolio forbids is negative."""
+"""Random sequences of buys, sells, back-dated trades, back-dated cash moves, cancels and
+changes of the cost method, sent alike to two portfolios (one average cost, one FIFO):
+after every step each position and the cash balance equal a plain re-computation from the
+booked history, cash is never below zero at any day's close, the open lots add up to the
+position, and both methods give the same total P&L."""
 
 import asyncio
 from collections.abc import Iterator
@@ -47,6 +49,18 @@ class Booked:
         return -gross - self.fees if self.side == "buy" else gross - self.fees
 
 
+def cash_by_day(moves: list[tuple[date, Decimal]]) -> list[Decimal]:
+    """The balance at the close of each day that has a move."""
+    daily: dict[date, Decimal] = {}
+    for day, amount in moves:
+        daily[day] = daily.get(day, Decimal(0)) + amount
+    balance, closes = Decimal(0), []
+    for day in sorted(daily):
+        balance += daily[day]
+        closes.append(balance)
+    return closes
+
+
 def recompute(trades: list[Booked], ticker: str) -> tuple[Decimal, Decimal, Decimal, bool]:
     """Quantity, cost basis and realised P&L by the average-cost method, and whether the
     quantity ever went below zero along the way."""
@@ -88,11 +102,16 @@ class Desk:
     def run(self, coroutine: Any) -> Any:
         return self.runner.run(coroutine)
 
-    async def new_portfolio(self) -> tuple[str, dict[str, str]]:
+    async def new_portfolios(self) -> tuple[list[str], dict[str, str]]:
+        """Two portfolios of one PM: the first folds by average cost, the second by FIFO."""
         async with self.app.state.sessionmaker() as session:
             pm = await make_user(session, Role.PORTFOLIO_MANAGER)
-            portfolio = await make_portfolio(session, pm)
-            return portfolio.slug, await bearer(self.app, pm)
+            slugs = [(await make_portfolio(session, pm)).slug for _ in range(2)]
+            headers = await bearer(self.app, pm)
+        fifo = {"cost_method": "fifo"}
+        response = await self.client.patch(f"/portfolios/{slugs[1]}", json=fifo, headers=headers)
+        assert response.status_code == 200, response.text
+        return slugs, headers
 
     def close(self) -> None:
         self.run(self.client.aclose())
@@ -105,16 +124,51 @@ class DeskMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.slug, self.headers = self.desk.run(self.desk.new_portfolio())
+        self.slugs, self.headers = self.desk.run(self.desk.new_portfolios())
         self.trades: list[Booked] = []
-        self.cash = Decimal(0)
+        self.cash_moves: list[tuple[date, Decimal]] = []
+        self.fifo_ids: dict[int, int] = {}  # the FIFO portfolio's id of each trade
+        self.last_fifo: Response | None = None
 
-    def post(self, path: str, body: dict[str, Any]) -> Response:
-        url = f"/portfolios/{self.slug}/{path}"
-        response: Response = self.desk.run(
-            self.desk.client.post(url, json=body, headers=self.headers)
+    @property
+    def cash(self) -> Decimal:
+        return sum((amount for _, amount in self.cash_moves), Decimal(0))
+
+    def cash_ok(self, *changes: tuple[date, Decimal]) -> bool:
+        """The cash rule over the whole history, with these changes."""
+        return all(balance >= 0 for balance in cash_by_day([*self.cash_moves, *changes]))
+
+    def send(self, method: str, path: str, body: dict[str, Any] | None = None) -> list[Response]:
+        return [
+            self.desk.run(
+                self.desk.client.request(
+                    method, f"/portfolios/{slug}/{path}", json=body, headers=self.headers
+                )
+            )
+            for slug in self.slugs
+        ]
+
+    def get(self, slug: str, path: str) -> Any:
+        response = self.desk.run(
+            self.desk.client.get(f"/portfolios/{slug}/{path}", headers=self.headers)
         )
-        return response
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def post(self, path: str, body: dict[str, Any], paths: list[str] | None = None) -> Response:
+        """Send to both portfolios (each to its own path when given); both must answer alike."""
+        average, fifo = (
+            self.desk.run(
+                self.desk.client.post(f"/portfolios/{slug}/{own}", json=body, headers=self.headers)
+            )
+            for slug, own in zip(self.slugs, paths or [path, path], strict=True)
+        )
+        assert (fifo.status_code, fifo.json().get("error")) == (
+            average.status_code,
+            average.json().get("error"),
+        ), fifo.text
+        self.last_fifo = fifo
+        return average
 
     def expect(self, response: Response, ok: bool, refusal: str) -> None:
         if ok:
@@ -123,24 +177,21 @@ class DeskMachine(RuleBasedStateMachine):
             assert response.status_code == 409, response.text
             assert response.json()["error"]["code"] == refusal
 
-    @rule(amount=money)
-    def deposit(self, amount: Decimal) -> None:
-        self.expect(
-            self.post("cash", {"type": "deposit", "amount": str(amount), "date": "2025-01-01"}),
-            True,
-            "",
-        )
-        self.cash += amount
+    @rule(amount=money, day=st.integers(0, 59))
+    def deposit(self, amount: Decimal, day: int) -> None:
+        on = START + timedelta(days=day)
+        body = {"type": "deposit", "amount": str(amount), "date": on.isoformat()}
+        self.expect(self.post("cash", body), True, "")
+        self.cash_moves.append((on, amount))
 
-    @rule(amount=money)
-    def withdraw(self, amount: Decimal) -> None:
-        ok = self.cash - amount >= 0
-        response = self.post(
-            "cash", {"type": "withdrawal", "amount": str(amount), "date": "2025-03-01"}
-        )
-        self.expect(response, ok, "insufficient_cash")
+    @rule(amount=money, day=st.integers(0, 59))
+    def withdraw(self, amount: Decimal, day: int) -> None:
+        on = START + timedelta(days=day)
+        ok = self.cash_ok((on, -amount))
+        body = {"type": "withdrawal", "amount": str(amount), "date": on.isoformat()}
+        self.expect(self.post("cash", body), ok, "insufficient_cash")
         if ok:
-            self.cash -= amount
+            self.cash_moves.append((on, -amount))
 
     @rule(
         ticker=st.sampled_from(TICKERS),
@@ -154,7 +205,7 @@ class DeskMachine(RuleBasedStateMachine):
         self, ticker: str, side: str, quantity: Decimal, price: Decimal, fee: Decimal, day: int
     ) -> None:
         candidate = Booked(10**12, ticker, side, quantity, price, fee, START + timedelta(days=day))
-        cash_ok = self.cash + candidate.cash_effect >= 0 or candidate.cash_effect >= 0
+        cash_ok = candidate.cash_effect >= 0 or self.cash_ok((candidate.day, candidate.cash_effect))
         quantity_ok = not recompute([*self.trades, candidate], ticker)[3]
         response = self.post(
             "trades",
@@ -173,9 +224,11 @@ class DeskMachine(RuleBasedStateMachine):
             "insufficient_cash" if not cash_ok else "insufficient_quantity",
         )
         if response.status_code == 201:
+            assert self.last_fifo is not None
             candidate.id = response.json()["id"]
+            self.fifo_ids[candidate.id] = self.last_fifo.json()["id"]
             self.trades.append(candidate)
-            self.cash += candidate.cash_effect
+            self.cash_moves.append((candidate.day, candidate.cash_effect))
 
     @precondition(lambda self: any(not t.cancelled for t in self.trades))
     @rule(pick=st.integers(min_value=0))
@@ -184,36 +237,78 @@ class DeskMachine(RuleBasedStateMachine):
         target = live[pick % len(live)]
         target.cancelled = True
         quantity_ok = not recompute(self.trades, target.ticker)[3]
-        cash_ok = self.cash - target.cash_effect >= 0
-        response = self.post(f"trades/{target.id}/cancel", {"reason": "property test"})
+        cash_ok = target.cash_effect <= 0 or self.cash_ok((target.day, -target.cash_effect))
+        ids = (target.id, self.fifo_ids[target.id])
+        paths = [f"trades/{i}/cancel" for i in ids]
+        response = self.post("", {"reason": "property test"}, paths)
         self.expect(
             response,
             quantity_ok and cash_ok,
             "insufficient_quantity" if not quantity_ok else "insufficient_cash",
         )
         if response.status_code == 200:
-            self.cash -= target.cash_effect
+            self.cash_moves.append((target.day, -target.cash_effect))
         else:
             target.cancelled = False
 
-    @invariant()
-    def positions_and_cash_equal_the_history(self) -> None:
-        base = f"/portfolios/{self.slug}"
-        held = self.desk.run(
-            self.desk.client.get(
-                f"{base}/positions?include_closed=true&limit=500", headers=self.headers
+    @rule()
+    def swap_cost_methods(self) -> None:
+        """Each portfolio takes the other's method: both fold their history again."""
+        for slug, method in zip(self.slugs, ("fifo", "average"), strict=True):
+            response = self.desk.run(
+                self.desk.client.patch(
+                    f"/portfolios/{slug}", json={"cost_method": method}, headers=self.headers
+                )
             )
-        ).json()["items"]
-        balance = self.desk.run(self.desk.client.get(f"{base}/cash", headers=self.headers))
-        assert Decimal(balance.json()["balance"]) == self.cash >= 0
-        by_ticker = {p["ticker"]: p for p in held}
+            assert response.status_code == 200, response.text
+        self.slugs.reverse()
+        swapped = {}
+        for trade in self.trades:
+            trade.id, swapped[self.fifo_ids[trade.id]] = self.fifo_ids[trade.id], trade.id
+        self.fifo_ids = swapped
+
+    @invariant()
+    def positions_lots_and_cash_equal_the_history(self) -> None:
+        average_slug, fifo_slug = self.slugs
+        books = {}
+        for slug in self.slugs:
+            balance = Decimal(self.get(slug, "cash")["balance"])
+            assert balance == self.cash >= 0
+            held = self.get(slug, "positions?include_closed=true&limit=500")["items"]
+            lots = self.get(slug, "lots?limit=500")["items"]
+            books[slug] = {p["ticker"]: p for p in held}
+            for ticker, position in books[slug].items():
+                open_quantity = sum(
+                    (Decimal(lot["quantity"]) for lot in lots if lot["ticker"] == ticker),
+                    Decimal(0),
+                )
+                assert open_quantity == Decimal(position["quantity"])
         for ticker in {t.ticker for t in self.trades}:
             qty, basis, realized, went_short = recompute(self.trades, ticker)
             assert not went_short
-            position = by_ticker[ticker]
-            assert Decimal(position["quantity"]) == qty >= 0
-            assert Decimal(position["cost_basis"]) == basis
-            assert Decimal(position["realized_pnl"]) == realized
+            average, fifo = books[average_slug][ticker], books[fifo_slug][ticker]
+            assert Decimal(average["quantity"]) == Decimal(fifo["quantity"]) == qty >= 0
+            assert Decimal(average["cost_basis"]) == basis
+            assert Decimal(average["realized_pnl"]) == realized
+            # Total P&L (realized + market value - cost basis) is the method's to split,
+            # not to change; the two differ only by the rounding of divided fees and costs.
+            total = {
+                name: Decimal(p["realized_pnl"]) - Decimal(p["cost_basis"])
+                for name, p in (("average", average), ("fifo", fifo))
+            }
+            assert abs(total["average"] - total["fifo"]) < Decimal("1e-12"), total
+        self.fifo_lots_add_up(fifo_slug, books[fifo_slug])
+
+    def fifo_lots_add_up(self, slug: str, held: dict[str, Any]) -> None:
+        """Under FIFO the open lots' costs make the cost basis and the closed lots' gains
+        make the realized P&L."""
+        lots = self.get(slug, "lots?limit=500")["items"]
+        closed = self.get(slug, "realized?limit=500")["items"]
+        for ticker, position in held.items():
+            cost = sum((Decimal(x["cost"]) for x in lots if x["ticker"] == ticker), Decimal(0))
+            gain = sum((Decimal(x["gain"]) for x in closed if x["ticker"] == ticker), Decimal(0))
+            assert abs(cost - Decimal(position["cost_basis"])) < Decimal("1e-12")
+            assert abs(gain - Decimal(position["realized_pnl"])) < Decimal("1e-12")
 
 
 @pytest.fixture
@@ -223,7 +318,7 @@ def desk(fresh_database_url: str) -> Iterator[Desk]:
     desk.close()
 
 
-def test_positions_and_cash_always_equal_the_fold_of_history(desk: Desk) -> None:
+def test_positions_lots_and_cash_always_equal_the_fold_of_history(desk: Desk) -> None:
     DeskMachine.desk = desk
     machine = DeskMachine.TestCase
     machine.settings = settings(
