@@ -264,7 +264,8 @@ class DeskMachine(RuleBasedStateMachine):
         self.slugs.reverse()
         swapped = {}
         for trade in self.trades:
-            trade.id, swapped[self.fifo_ids[trade.id]] = self.fifo_ids[trade.id], trade.id
+            average_id, fifo_id = trade.id, self.fifo_ids[trade.id]
+            trade.id, swapped[fifo_id] = fifo_id, average_id
         self.fifo_ids = swapped
 
     @invariant()
