@@ -1,4 +1,4 @@
-"""ledger: open lots, each portfolio's cost method
+"""ledger: open lots, each portfolio's cost method and last date of its books
 
 Revision ID: 7c2d9e4b1a05
 Revises: 16fcd70bb57d
@@ -29,6 +29,14 @@ BATCH = 5000
 def upgrade() -> None:
     with op.batch_alter_table('portfolios') as batch:
         batch.add_column(sa.Column('cost_method', sa.String(length=16), server_default='average', nullable=False))
+        batch.add_column(sa.Column('books_through', sa.Date(), nullable=True))
+    op.execute(
+        "UPDATE portfolios SET books_through = (SELECT max(day) FROM ("
+        " SELECT trade_date AS day FROM trades WHERE trades.portfolio_id = portfolios.id"
+        " UNION ALL"
+        " SELECT date FROM cash_transactions WHERE cash_transactions.portfolio_id = portfolios.id"
+        ") AS moves)"
+    )
     lots = op.create_table('lots',
     sa.Column('trade_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('portfolio_id', sa.Uuid(), nullable=False),
@@ -83,4 +91,5 @@ def downgrade() -> None:
     op.drop_index('ix_lots_position', table_name='lots')
     op.drop_table('lots')
     with op.batch_alter_table('portfolios') as batch:
+        batch.drop_column('books_through')
         batch.drop_column('cost_method')

@@ -127,9 +127,9 @@ async def post_trades(
     for instrument_id, new in fills.items():
         await _fold_into(session, portfolio, instrument_id, stored[instrument_id], new, trades)
     effect = sum((f.cash_effect for new in fills.values() for f in new), ZERO)
-    first = min(t.trade_date for t in trades)
+    dates = (min(t.trade_date for t in trades), max(t.trade_date for t in trades))
     outflow = min((t.trade_date for t in trades if t.side is Side.BUY), default=None)
-    await _settle(session, portfolio, effect, first, outflow)
+    await _settle(session, portfolio, effect, dates, outflow)
     if audit_each:
         for trade, trade_id in zip(trades, posted.ids, strict=True):
             _audit_trade(session, actor_id, portfolio.id, trade_id, trade)
@@ -162,7 +162,8 @@ async def post_cash(
     )
     assert cash_id is not None
     effect = cash_effect(cash.type, cash.amount)
-    await _settle(session, portfolio, effect, cash.date, cash.date if effect < 0 else None)
+    on = cash.date
+    await _settle(session, portfolio, effect, (on, on), on if effect < 0 else None)
     record(
         session,
         actor_id=actor_id,
@@ -199,9 +200,8 @@ async def cancel_trade(
     await refold(session, portfolio, [trade.instrument_id])
     fill = Fill(trade.side.value, trade.quantity, trade.price, trade.fees, trade.trade_date)
     effect = -fill.cash_effect
-    await _settle(
-        session, portfolio, effect, trade.trade_date, trade.trade_date if effect < 0 else None
-    )
+    on = trade.trade_date
+    await _settle(session, portfolio, effect, (on, on), on if effect < 0 else None)
     record(
         session,
         actor_id=actor_id,
@@ -474,16 +474,28 @@ async def _settle(
     session: AsyncSession,
     portfolio: Portfolio,
     effect: Decimal,
-    changed_from: date,
+    changed: tuple[date, date],
     outflow_from: date | None,
 ) -> None:
     """Move the balance by `effect`, refusing a balance below zero on any day from the
-    earliest outflow on; invalidate the NAV series from the earliest changed date."""
+    earliest outflow on; invalidate the NAV series from the earliest changed date.
+
+    `changed` is the first and last date the change touches. A change of one date on or
+    after every other date of the books needs only the final balance checked."""
     balance = portfolio.cash_balance + effect
+    first, last = changed
     if outflow_from is not None and not portfolio.allow_negative_cash:
-        await _check_cash_history(session, portfolio, balance, outflow_from)
+        latest = portfolio.books_through
+        if first == last and latest is not None and first >= latest:
+            if balance < 0:
+                raise InsufficientCash(
+                    details={"date": first.isoformat(), "cash_balance": str(balance)}
+                )
+        else:
+            await _check_cash_history(session, portfolio, balance, outflow_from)
     portfolio.cash_balance = balance
-    portfolio.invalidate_nav(changed_from)
+    portfolio.books_through = max(last, portfolio.books_through or last)
+    portfolio.invalidate_nav(first)
 
 
 async def _check_cash_history(

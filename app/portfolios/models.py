@@ -28,6 +28,8 @@ class Portfolio(UUIDPrimaryKey, Timestamps, Base):
     )
     # The fold of cash transactions and trades, kept in the same transaction as each of them.
     cash_balance: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    # No trade or cash transaction is dated after this: from it on, the balance is final.
+    books_through: Mapped[date | None] = mapped_column(Date)
     archived_at: Mapped[datetime | None]
     # The stored NAV series (analytics) holds up to this date; every change of trades or
     # cash bumps the version, so a recomputation that raced one is not saved as valid.
