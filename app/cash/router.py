@@ -1,5 +1,6 @@
 """Cash: deposits, withdrawals, dividends, interest and fees."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -11,10 +12,8 @@ from app.cash.schemas import CashCreate, CashPage, CashRead
 from app.core.database import SessionDep
 from app.core.errors import responses
 from app.core.idempotency import (
-    IdempotencyKeyHeader,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
-    idempotent_post,
 )
 from app.core.pagination import PageDep
 from app.ledger.posting import instrument_for
@@ -22,7 +21,12 @@ from app.ledger.rules import InsufficientCash
 from app.market.dependencies import MarketDep
 from app.market.models import Instrument
 from app.market.provider import MarketDataUnavailable, UnknownTickerInBooking
-from app.portfolios.dependencies import BOOKS_RESPONSES, PortfolioForCash, PortfolioForRead
+from app.portfolios.dependencies import (
+    BOOKS_RESPONSES,
+    IdempotentDep,
+    PortfolioForCash,
+    PortfolioForRead,
+)
 from app.portfolios.service import PortfolioArchived
 
 router = APIRouter(prefix="/portfolios/{slug}/cash", tags=["cash"], responses=BOOKS_RESPONSES)
@@ -70,14 +74,7 @@ async def record_cash(
     portfolio: PortfolioForCash,
     user: CurrentUser,
     session: SessionDep,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotent: IdempotentDep,
 ) -> JSONResponse:
-    return await idempotent_post(
-        session,
-        user.id,
-        idempotency_key,
-        f"cash:{portfolio.id}",
-        body,
-        201,
-        lambda: service.record_cash(session, user, portfolio, instrument, body),
-    )
+    run = partial(service.record_cash, session, user, portfolio, instrument, body)
+    return await idempotent.post(f"cash:{portfolio.id}", body, run)

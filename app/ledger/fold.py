@@ -62,6 +62,7 @@ class Book:
     """A position while it is folded: its totals, its open lots, and what was closed."""
 
     method: CostMethod
+    keep_closed: bool = False  # record each closed piece (a report), or only the totals
     quantity: Decimal = ZERO
     basis: Decimal = ZERO
     realized: Decimal = ZERO
@@ -74,7 +75,7 @@ class Book:
     def of(cls, method: CostMethod, holding: Holding, lots: Iterable[OpenLot] = ()) -> "Book":
         h = holding
         return cls(
-            method, h.quantity, h.cost_basis, h.realized_pnl, h.opened_on, h.last_trade_date,
+            method, False, h.quantity, h.cost_basis, h.realized_pnl, h.opened_on, h.last_trade_date,
             deque(replace(lot) for lot in lots),  # copies: the fold changes them in place
         )  # fmt: skip
 
@@ -117,17 +118,21 @@ class Book:
             self.basis, self.opened = ZERO, None
 
     def _close_lots(self, fill: Fill, closed: Decimal, fees: Decimal, direction: int) -> Decimal:
-        """Take `closed` shares off the lots, oldest first, recording each closed piece;
-        returns the lots' own cost of what was taken."""
+        """Take `closed` shares off the lots, oldest first (recording each closed piece when
+        the book keeps them); returns the lots' own cost of what was taken."""
         left, fees_left, taken = closed, fees, ZERO
         while left:
             lot = self.lots[0]
             size = abs(lot.quantity)
             part = min(left, size)
-            fee = fees_left if part == left else fees * part / closed
             own = lot.cost if part == size else lot.cost * part / size
-            cost = own if self.method is CostMethod.FIFO else self._average_cost(part, direction)
-            self._record(lot, fill, part * direction, cost, direction * fill.price * part - fee)
+            if self.keep_closed:
+                fee = fees_left if part == left else fees * part / closed
+                fees_left -= fee
+                cost = (
+                    own if self.method is CostMethod.FIFO else self._average_cost(part, direction)
+                )
+                self._record(lot, fill, part * direction, cost, direction * fill.price * part - fee)
             if part == size:
                 self.lots.popleft()
             else:
@@ -135,7 +140,6 @@ class Book:
                 lot.cost -= own
             taken += own
             left -= part
-            fees_left -= fee
         return taken
 
     def _average_cost(self, part: Decimal, direction: int) -> Decimal:
@@ -160,9 +164,10 @@ def fold(
     allow_short: bool,
     method: CostMethod = CostMethod.AVERAGE,
     start: Book | None = None,
+    keep_closed: bool = False,
 ) -> Book:
     """Fold fills in order; without shorts, no step may leave a negative quantity."""
-    book = start or Book(method)
+    book = start or Book(method, keep_closed)
     for fill in fills:
         book.add(fill)
         if book.quantity < 0 and not allow_short:

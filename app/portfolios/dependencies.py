@@ -1,9 +1,14 @@
 """Load a portfolio by slug for a caller: 404 outside it, 403 without the permission."""
 
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import (
     CsrfFailed,
@@ -15,6 +20,7 @@ from app.auth.dependencies import (
 from app.auth.permissions import PM_ONLY, Permission, Role, has_permission
 from app.core.database import SessionDep
 from app.core.errors import responses
+from app.core.idempotency import IdempotencyKeyHeader, idempotent_post
 from app.portfolios import service
 from app.portfolios.models import Portfolio
 
@@ -57,3 +63,27 @@ PortfolioForImport = Annotated[Portfolio, Depends(portfolio_access(Permission.TR
 BOOKS_RESPONSES = responses(
     InvalidCredentials, PermissionDenied, CsrfFailed, service.PortfolioNotFound
 )
+
+
+@dataclass(frozen=True)
+class Idempotent:
+    """A booking request's `Idempotency-Key`, bound to its caller and unit of work."""
+
+    session: AsyncSession
+    user_id: uuid.UUID
+    key: str | None
+
+    async def post(
+        self, scope: str, body: BaseModel, run: Callable[[], Awaitable[BaseModel]]
+    ) -> JSONResponse:
+        """Run the booking once per key and answer 201, or replay the first answer."""
+        return await idempotent_post(self.session, self.user_id, self.key, scope, body, 201, run)
+
+
+async def idempotent(
+    session: SessionDep, user: CurrentUser, key: IdempotencyKeyHeader = None
+) -> Idempotent:
+    return Idempotent(session, user.id, key)
+
+
+IdempotentDep = Annotated[Idempotent, Depends(idempotent)]

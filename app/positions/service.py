@@ -66,7 +66,7 @@ async def closed_lots(
     method = CostMethod(portfolio.cost_method)
     closed = []
     for instrument_id, fills in (await queries.booked_fills(session, portfolio.id)).items():
-        book = fold(fills, allow_short=True, method=method)
+        book = fold(fills, allow_short=True, method=method, keep_closed=True)
         closed += [
             (tickers[instrument_id], lot)
             for lot in book.closed

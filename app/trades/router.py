@@ -1,6 +1,7 @@
 """Trades: book, list, read, cancel, and CSV import/export."""
 
 from datetime import date
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, File, Path, Request, UploadFile
@@ -10,10 +11,8 @@ from app.auth.dependencies import CurrentUser
 from app.core.database import SessionDep
 from app.core.errors import PayloadTooLarge, responses
 from app.core.idempotency import (
-    IdempotencyKeyHeader,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
-    idempotent_post,
 )
 from app.core.pagination import Page, PageDep
 from app.ledger.models import Side, TradeStatus
@@ -23,6 +22,7 @@ from app.market.dependencies import MarketDep
 from app.market.provider import MarketDataUnavailable, UnknownTickerInBooking
 from app.portfolios.dependencies import (
     BOOKS_RESPONSES,
+    IdempotentDep,
     PortfolioForCancel,
     PortfolioForImport,
     PortfolioForRead,
@@ -80,17 +80,10 @@ async def book_trade(
     portfolio: PortfolioForTrading,
     user: CurrentUser,
     session: SessionDep,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotent: IdempotentDep,
 ) -> JSONResponse:
-    return await idempotent_post(
-        session,
-        user.id,
-        idempotency_key,
-        f"trade:{portfolio.id}",
-        body,
-        201,
-        lambda: booking.book(session, user, portfolio, instrument, body),
-    )
+    run = partial(booking.book, session, user, portfolio, instrument, body)
+    return await idempotent.post(f"trade:{portfolio.id}", body, run)
 
 
 @router.post(

@@ -82,7 +82,7 @@ THREE_BUYS_TWO_SELLS = [
 
 
 def test_fifo_closes_the_oldest_lots_first_with_their_own_cost_and_term() -> None:
-    book = fold(THREE_BUYS_TWO_SELLS, allow_short=False, method=CostMethod.FIFO)
+    book = fold(THREE_BUYS_TWO_SELLS, allow_short=False, method=CostMethod.FIFO, keep_closed=True)
     closed = [
         (c.open_trade_id, c.close_trade_id, c.quantity, c.cost, c.proceeds, c.gain, c.term)
         for c in book.closed
@@ -101,8 +101,12 @@ def test_fifo_closes_the_oldest_lots_first_with_their_own_cost_and_term() -> Non
 
 
 def test_average_cost_dates_the_same_lots_but_realises_at_the_average() -> None:
-    fifo = fold(THREE_BUYS_TWO_SELLS, allow_short=False, method=CostMethod.FIFO).holding()
-    book = fold(THREE_BUYS_TWO_SELLS, allow_short=False, method=CostMethod.AVERAGE)
+    fifo = fold(
+        THREE_BUYS_TWO_SELLS, allow_short=False, method=CostMethod.FIFO, keep_closed=True
+    ).holding()
+    book = fold(
+        THREE_BUYS_TWO_SELLS, allow_short=False, method=CostMethod.AVERAGE, keep_closed=True
+    )
     h = book.holding()
     assert [(lot.trade_id, lot.quantity) for lot in book.lots] == [(2, D(6)), (3, D(10))]
     assert h.realized_pnl.quantize(D("0.0001")) == D("235.3333")
@@ -119,6 +123,7 @@ def test_a_short_sale_opens_a_short_lot_that_buys_close() -> None:
         ],
         allow_short=True,
         method=CostMethod.FIFO,
+        keep_closed=True,
     )
     [closed] = book.closed
     assert (closed.quantity, closed.cost, closed.proceeds, closed.gain) == (
@@ -138,6 +143,7 @@ def test_a_fill_that_crosses_zero_closes_every_lot_and_opens_the_other_side() ->
          fill("sell", "2024-01-04", "5", "15", "1", 3)],
         allow_short=True,
         method=CostMethod.FIFO,
+        keep_closed=True,
     )  # fmt: skip
     assert [c.open_trade_id for c in book.closed] == [1, 2]
     assert sum((c.gain for c in book.closed), D(0)) == D(60 - 44) - D("0.8")
