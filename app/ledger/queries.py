@@ -55,7 +55,8 @@ FILL_COLUMNS = (
 
 
 def _fill(row: Any) -> Fill:
-    return Fill(row.side.value, row.quantity, row.price, row.fees, row.trade_date, row.id)
+    _, side, quantity, price, fees, day, trade_id = row
+    return Fill(side.value, quantity, price, fees, day, trade_id)
 
 
 async def booked_fills(
@@ -71,8 +72,8 @@ async def booked_fills(
     batches = [None] if instrument_ids is None else chunks(list(instrument_ids), IN_BATCH)
     for batch in batches:
         selected = query if batch is None else query.where(Trade.instrument_id.in_(batch))
-        for row in await session.execute(selected):
-            fills[row.instrument_id].append(_fill(row))
+        for row in (await session.execute(selected)).tuples():
+            fills[row[0]].append(_fill(row))
     return fills
 
 
@@ -88,7 +89,7 @@ async def fills_until(
     )
     fills: dict[tuple[int, str], list[Fill]] = {}
     for row in rows:
-        fills.setdefault((row.instrument_id, row.ticker), []).append(_fill(row))
+        fills.setdefault((row.instrument_id, row.ticker), []).append(_fill(row[:7]))
     return fills
 
 

@@ -4,10 +4,9 @@ Which trades count (booked, not cancelled), a trade's signed quantity and cash e
 cash transaction's effect. Tests hold the two forms of each equal.
 """
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, case
 
@@ -27,9 +26,9 @@ class InsufficientQuantity(Conflict):
     message = "The portfolio does not hold enough of this instrument, and shorts are not allowed."
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """A booked trade as the fold sees it; `trade_id` orders fills of the same date."""
+class Fill(NamedTuple):
+    """A booked trade as the fold sees it; `trade_id` orders fills of the same date.
+    A tuple: long histories are read into thousands of them."""
 
     side: str
     quantity: Decimal
