@@ -56,6 +56,12 @@ class Money(TypeDecorator[Decimal]):
             return None
         return value if isinstance(value, Decimal) else Decimal(str(value))
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # PostgreSQL's drivers hand NUMERIC over as Decimal already: no call per value.
+        if dialect.name == "postgresql":
+            return None
+        return super().result_processor(dialect, coltype)
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC timestamps on every engine (SQLite stores them naive)."""

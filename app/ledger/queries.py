@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     Select,
+    String,
     case,
     cast,
     func,
@@ -45,7 +46,7 @@ def is_postgres(session: AsyncSession) -> bool:
 
 FILL_COLUMNS = (
     Trade.instrument_id,
-    Trade.side,
+    type_coerce(Trade.side, String),  # the plain value: no enum made per row
     Trade.quantity,
     Trade.price,
     Trade.fees,
@@ -56,7 +57,7 @@ FILL_COLUMNS = (
 
 def _fill(row: Any) -> Fill:
     _, side, quantity, price, fees, day, trade_id = row
-    return Fill(side.value, quantity, price, fees, day, trade_id)
+    return Fill(side, quantity, price, fees, day, trade_id)
 
 
 async def booked_fills(
