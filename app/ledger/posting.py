@@ -229,7 +229,8 @@ async def refold(
     ids = list(history) if instrument_ids is None else list(instrument_ids)
     if instrument_ids is None:
         ids += [i for i, _, _ in await queries.holdings(session, portfolio.id) if i not in history]
-    stored = await _positions(session, portfolio.id, ids, None)
+    stored = await _positions(session, portfolio.id, ids)
+    await _load_lots(session, portfolio.id, stored, ids)
     for instrument_id in ids:
         book = _folded(portfolio, history.get(instrument_id, []), None, as_booked=as_booked)
         await _save(session, portfolio.id, instrument_id, stored[instrument_id], book)
@@ -242,21 +243,17 @@ async def refold(
 class _Stored:
     exists: bool
     holding: Holding
-    lots: list[OpenLot]
-    all_lots: bool
+    lots: list[OpenLot]  # the stored lots that the fold may change
     history: list[Fill] | None = None
 
 
 async def _stored_books(
     session: AsyncSession, portfolio: Portfolio, trades: dict[int, list[NewTrade]]
 ) -> dict[int, _Stored]:
-    """Each touched position as stored, with the lots the new trades may close; with its
-    whole history and every lot when the new trades go before its last one (a back-dated
+    """Each touched position as stored, with its lots when the new trades may close some;
+    with its whole history too when the new trades go before its last one (a back-dated
     trade re-folds the instrument)."""
-    sides = {t.side for new in trades.values() for t in new}
-    stored = await _positions(
-        session, portfolio.id, list(trades), sides.pop() if len(sides) == 1 else None
-    )
+    stored = await _positions(session, portfolio.id, list(trades))
     back_dated = [
         i
         for i, new in trades.items()
@@ -265,24 +262,23 @@ async def _stored_books(
     ]
     if back_dated:
         history = await queries.booked_fills(session, portfolio.id, back_dated)
-        if not all(stored[i].all_lots for i in back_dated):
-            stored |= await _positions(session, portfolio.id, back_dated, None)
         for instrument_id in back_dated:
             stored[instrument_id].history = history.get(instrument_id, [])
+    closing = [i for i, new in trades.items() if _closes(stored[i].holding.quantity, new)]
+    await _load_lots(session, portfolio.id, stored, sorted({*back_dated, *closing}))
     return stored
 
 
+def _closes(quantity: Decimal, trades: list[NewTrade]) -> bool:
+    """Whether any of the trades closes lots of a position of this quantity (a buy closes
+    short lots, a sell long ones); a buy into a long position needs none of them."""
+    return bool(quantity) and any((t.side is Side.BUY) == (quantity < 0) for t in trades)
+
+
 async def _positions(
-    session: AsyncSession, portfolio_id: uuid.UUID, instrument_ids: list[int], side: Side | None
+    session: AsyncSession, portfolio_id: uuid.UUID, instrument_ids: list[int]
 ) -> dict[int, _Stored]:
-    """Positions with their lots in one round trip: every lot, or with a `side` only the lots
-    that trades of that side close (a buy closes short lots, a sell long ones)."""
-    lot_join = (Lot.portfolio_id == Position.portfolio_id) & (
-        Lot.instrument_id == Position.instrument_id
-    )
-    if side is not None:
-        lot_join &= Lot.quantity < 0 if side is Side.BUY else Lot.quantity > 0
-    stored = {i: _Stored(False, Holding(), [], True) for i in instrument_ids}
+    stored = {i: _Stored(False, Holding(), []) for i in instrument_ids}
     for batch in queries.chunks(instrument_ids, queries.IN_BATCH):
         rows = await session.execute(
             select(
@@ -292,22 +288,28 @@ async def _positions(
                 Position.realized_pnl,
                 Position.opened_on,
                 Position.last_trade_date,
-                Lot.trade_id,
-                Lot.open_date,
-                Lot.quantity,
-                Lot.cost,
-            )
-            .outerjoin(Lot, lot_join)
-            .where(Position.portfolio_id == portfolio_id, Position.instrument_id.in_(batch))
-            .order_by(Position.instrument_id, Lot.open_date, Lot.trade_id)
+            ).where(Position.portfolio_id == portfolio_id, Position.instrument_id.in_(batch))
         )
-        for row in rows:
-            position = stored[row[0]]
-            if not position.exists:
-                stored[row[0]] = position = _Stored(True, Holding(*row[1:6]), [], side is None)
-            if row[6] is not None:
-                position.lots.append(OpenLot(*row[6:]))
+        for instrument_id, *holding in rows:
+            stored[instrument_id] = _Stored(True, Holding(*holding), [])
     return stored
+
+
+async def _load_lots(
+    session: AsyncSession,
+    portfolio_id: uuid.UUID,
+    stored: dict[int, _Stored],
+    instrument_ids: list[int],
+) -> None:
+    """Every open lot of these positions, oldest first."""
+    for batch in queries.chunks(instrument_ids, queries.IN_BATCH):
+        rows = await session.execute(
+            select(Lot.instrument_id, Lot.trade_id, Lot.open_date, Lot.quantity, Lot.cost)
+            .where(Lot.portfolio_id == portfolio_id, Lot.instrument_id.in_(batch))
+            .order_by(Lot.instrument_id, Lot.open_date, Lot.trade_id)
+        )
+        for instrument_id, *lot in rows:
+            stored[instrument_id].lots.append(OpenLot(*lot))
 
 
 def _folded(
