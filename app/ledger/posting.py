@@ -34,7 +34,14 @@ from app.ledger.models import (
     Trade,
     TradeStatus,
 )
-from app.ledger.rules import ZERO, Fill, InsufficientCash, InsufficientQuantity, cash_effect
+from app.ledger.rules import (
+    ZERO,
+    Fill,
+    InsufficientCash,
+    InsufficientQuantity,
+    cash_effect,
+    counts,
+)
 from app.market.models import Instrument
 from app.market.provider import UnknownTicker, UnknownTickerInBooking
 from app.market.service import MarketData
@@ -191,7 +198,7 @@ async def cancel_trade(
     )
     if trade is None:
         raise TradeNotFound(details={"id": trade_id})
-    if trade.status is TradeStatus.CANCELLED:
+    if not counts(trade.status):
         raise TradeAlreadyCancelled(details={"id": trade_id})
     before = _trade_snapshot(trade)
     trade.status, trade.cancel_reason = TradeStatus.CANCELLED, reason

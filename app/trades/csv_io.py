@@ -26,8 +26,6 @@ from app.users.models import User
 
 logger = logging.getLogger("folio.trades")
 
-INSERT_BATCH = 10_000
-MAX_PARAMETERS = 32_767  # a statement's limit in asyncpg and SQLite
 IN_BATCH = 5000
 EXPORT_BATCH = 2000
 
