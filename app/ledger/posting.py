@@ -41,6 +41,7 @@ from app.ledger.rules import (
     InsufficientQuantity,
     cash_effect,
     counts,
+    trade_cash_effect,
 )
 from app.market.models import Instrument
 from app.market.provider import UnknownTicker, UnknownTickerInBooking
@@ -205,8 +206,7 @@ async def cancel_trade(
     trade.cancelled_by, trade.cancelled_at = actor_id, utcnow()
     await session.flush()
     await refold(session, portfolio, [trade.instrument_id])
-    fill = Fill(trade.side.value, trade.quantity, trade.price, trade.fees, trade.trade_date)
-    effect = -fill.cash_effect
+    effect = -trade_cash_effect(trade.side, trade.quantity, trade.price, trade.fees)
     on = trade.trade_date
     await _settle(session, portfolio, effect, (on, on), on if effect < 0 else None)
     record(
@@ -414,8 +414,8 @@ async def _save_lots(
         for lot in after
         if lot.trade_id not in old
     ]
-    for batch in queries.chunks(added, INSERT_BATCH):
-        await session.execute(insert(Lot), list(batch))
+    for rows in queries.chunks(added, INSERT_BATCH):
+        await session.execute(insert(Lot), list(rows))
 
 
 # Trades

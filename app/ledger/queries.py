@@ -2,10 +2,10 @@
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -34,9 +34,11 @@ from app.ledger.rules import (
 from app.market.models import Instrument
 
 IN_BATCH = 5000
+T = TypeVar("T")
 
 
-def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Pieces of at most `size`: statements have a limit on their parameters."""
     return (items[i : i + size] for i in range(0, len(items), size))
 
 

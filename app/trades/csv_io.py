@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.ledger import posting
 from app.ledger.models import Side, Trade, TradeStatus
+from app.ledger.queries import chunks
 from app.market.models import Instrument
 from app.market.provider import UnknownTicker
 from app.market.service import MarketData
 from app.portfolios import service as portfolios
-from app.trades.csv_rows import COLUMNS, Progress, Row, RowErrors, chunks, parse, quiet
+from app.trades.csv_rows import COLUMNS, Progress, Row, RowErrors, parse, quiet
 from app.trades.schemas import ImportResult
 from app.users.models import User
 

@@ -7,7 +7,7 @@ import csv
 import gc
 import io
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -114,11 +114,6 @@ def invalid(by_row: dict[int, list[str]], message: str | None = None) -> Invalid
         for row, errors in sorted(by_row.items())[:MAX_LISTED_ROWS]
     ]
     return InvalidCsv(message, details={"rows": listed, "total": len(by_row)})
-
-
-def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @contextmanager
