@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.market_data = create_market_data(settings, cache, app.state.sessionmaker)
         app.state.email_sender = create_email_sender(settings)
         app.state.jwt_strategy = RevocableJWTStrategy(
-            settings.secret_key, settings.access_token_lifetime_seconds, cache
+            settings.secret_key, settings.access_token_lifetime_seconds
         )
         await ensure_first_admin(app.state.sessionmaker, settings)
         # What start-up made lives as long as the process: keep it out of every GC pass.

@@ -2,6 +2,7 @@
 
 from app.analytics.models import PortfolioNav
 from app.audit.models import AuditEvent
+from app.auth.models import RevokedToken
 from app.core.database import Base
 from app.core.idempotency import IdempotencyKey
 from app.ledger.models import CashTransaction, Lot, Position, Trade
@@ -22,6 +23,7 @@ __all__ = [
     "Position",
     "PriceBar",
     "PriceCoverage",
+    "RevokedToken",
     "Team",
     "Trade",
     "User",

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from app.auth.permissions import Role
 from app.auth.strategy import RevocableJWTStrategy
-from app.core.cache import MemoryCache
 from app.core.config import Settings
 from app.core.database import create_engine, create_sessionmaker
 from app.portfolios.models import Portfolio
@@ -45,7 +44,7 @@ def account(database_url: str, role: Role = Role.PORTFOLIO_MANAGER) -> User:
 
 
 def bearer(user: User) -> dict[str, str]:
-    strategy = RevocableJWTStrategy(SECRET_KEY, 3600, MemoryCache())
+    strategy = RevocableJWTStrategy(SECRET_KEY, 3600)
     return {"Authorization": f"Bearer {asyncio.run(strategy.write_token(user))}"}
 
 

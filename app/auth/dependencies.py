@@ -9,8 +9,8 @@ from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 
 from app.auth.permissions import Permission, Role, has_permission
 from app.auth.strategy import RevocableJWTStrategy
+from app.core.database import SessionDep
 from app.core.errors import Forbidden, Unauthorized
-from app.users.manager import UserManagerDep
 from app.users.models import User
 
 AUTH_COOKIE = "folio_auth"
@@ -24,7 +24,10 @@ cookie_scheme = APIKeyCookie(name=AUTH_COOKIE, auto_error=False)
 
 class InvalidCredentials(Unauthorized):
     code = "invalid_token"
-    message = "The token is missing, expired, revoked, or its user is inactive."
+    message = (
+        "The token is missing, expired or signed out, or its account is inactive, "
+        "not approved, or has changed its password or role since."
+    )
 
 
 class CsrfFailed(Forbidden):
@@ -44,19 +47,18 @@ def jwt_strategy(request: Request) -> RevocableJWTStrategy:
 
 async def current_user(
     request: Request,
-    user_manager: UserManagerDep,
+    session: SessionDep,
     bearer: Annotated[str | None, Depends(bearer_scheme)],
     cookie: Annotated[str | None, Depends(cookie_scheme)],
 ) -> User:
-    """The signed-in user, read again on every request so deactivation takes effect at once.
+    """The signed-in user, read again on every request so that deactivation, a password
+    change or a demotion takes effect at once.
 
     A bearer token wins over the cookie; only cookie-authenticated writes need CSRF.
     """
     token = bearer or cookie
-    if token is None:
-        raise InvalidCredentials(headers={"WWW-Authenticate": "Bearer"})
-    user = await jwt_strategy(request).read_token(token, user_manager)
-    if user is None or not user.is_active:
+    user = await jwt_strategy(request).signed_in_user(session, token) if token else None
+    if user is None:
         raise InvalidCredentials(headers={"WWW-Authenticate": "Bearer"})
     if bearer is None and request.method not in SAFE_METHODS:
         _check_csrf(request)

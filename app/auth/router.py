@@ -14,15 +14,14 @@ from app.auth.dependencies import (
     AUTH_COOKIE,
     CSRF_COOKIE,
     CsrfFailed,
-    CurrentUser,
     InvalidCredentials,
     jwt_strategy,
     require,
 )
 from app.auth.permissions import Permission
-from app.core.cache import CacheUnavailable
 from app.core.config import Settings
-from app.core.errors import DomainError, Forbidden, ServiceUnavailable, responses
+from app.core.database import SessionDep
+from app.core.errors import DomainError, Forbidden, responses
 from app.users.manager import UserManagerDep, UsernameTaken, get_user_manager
 from app.users.schemas import UserCreate, UserRead
 
@@ -35,11 +34,6 @@ class BadCredentials(DomainError):
 class AccountPendingApproval(Forbidden):
     code = "account_pending_approval"
     message = "This account is waiting for an admin's approval."
-
-
-class LogoutUnavailable(ServiceUnavailable):
-    code = "logout_unavailable"
-    message = "The sign-out could not be recorded; the token is still valid. Try again."
 
 
 def _cookie_transport(settings: Settings) -> CookieTransport:
@@ -79,15 +73,12 @@ async def _sign_in(
     return await jwt_strategy(request).write_token(user)
 
 
-async def _sign_out(request: Request, user: CurrentUser) -> None:
-    try:
-        await jwt_strategy(request).destroy_token(request.state.auth_token, user)
-    except CacheUnavailable as exc:
-        raise LogoutUnavailable from exc
+async def _sign_out(request: Request, session: SessionDep) -> None:
+    await jwt_strategy(request).revoke(session, request.state.auth_token)
 
 
 LOGIN_ERRORS = responses(BadCredentials, AccountPendingApproval, throttle.LoginThrottled)
-LOGOUT_ERRORS = responses(InvalidCredentials, CsrfFailed, LogoutUnavailable)
+LOGOUT_ERRORS = responses(InvalidCredentials, CsrfFailed)
 FormDep = Annotated[OAuth2PasswordRequestForm, Depends()]
 
 
@@ -108,8 +99,8 @@ def build_router(settings: Settings) -> APIRouter:
         responses=LOGOUT_ERRORS,
         dependencies=[signed_in],
     )
-    async def jwt_logout(request: Request, user: CurrentUser) -> Response:
-        await _sign_out(request, user)
+    async def jwt_logout(request: Request, session: SessionDep) -> Response:
+        await _sign_out(request, session)
         return Response(status_code=204)
 
     @router.post(
@@ -130,8 +121,8 @@ def build_router(settings: Settings) -> APIRouter:
         responses=LOGOUT_ERRORS,
         dependencies=[signed_in],
     )
-    async def cookie_logout(request: Request, user: CurrentUser) -> Response:
-        await _sign_out(request, user)
+    async def cookie_logout(request: Request, session: SessionDep) -> Response:
+        await _sign_out(request, session)
         response = await cookie.get_logout_response()
         _set_csrf_cookie(response, settings, None)
         return response

@@ -1,63 +1,106 @@
-"""A JWT strategy that can revoke: every token has an id, and logout denylists it."""
+"""Session tokens: signed JWTs naming the user, their session version and the token itself.
 
-import logging
-import time
+A request is signed in when the token's signature and expiry hold and one statement finds
+its user active, approved, on the same session version, with the token not signed out.
+Signed-out tokens live in the database, so they stay revoked whatever happens to the cache.
+"""
+
 import uuid
+from datetime import UTC, datetime
+from typing import NamedTuple
 
 import jwt
-from fastapi_users import exceptions
-from fastapi_users.authentication import JWTStrategy
-from fastapi_users.jwt import decode_jwt, generate_jwt
+from sqlalchemy import bindparam, delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.cache import Cache, CacheUnavailable
-from app.users.manager import UserManager
+from app.auth.models import RevokedToken
+from app.core.database import upsert, utcnow
 from app.users.models import User
 
-logger = logging.getLogger("folio.admin")
+ALGORITHM = "HS256"
+AUDIENCE = "folio"
+REQUIRED_CLAIMS = ["exp", "sub", "jti", "ver", "aud"]
 
 
-def denylist_key(jti: str) -> str:
-    return f"token_denylist:{jti}"
+class Claims(NamedTuple):
+    user_id: uuid.UUID
+    session_version: int
+    jti: str
+    expires_at: datetime
 
 
-class RevocableJWTStrategy(JWTStrategy[User, uuid.UUID]):
-    lifetime_seconds: int
+_SIGNED_IN = select(User).where(
+    User.id == bindparam("user_id"),
+    User.session_version == bindparam("session_version"),
+    User.is_active.is_(True),
+    User.approved_at.is_not(None),
+    ~exists().where(RevokedToken.jti == bindparam("jti")),
+)
 
-    def __init__(self, secret: str, lifetime_seconds: int, cache: Cache) -> None:
-        super().__init__(secret, lifetime_seconds)
-        self.cache = cache
+
+class RevocableJWTStrategy:
+    def __init__(self, secret: str, lifetime_seconds: int) -> None:
+        self.encode_key = secret
+        self.lifetime_seconds = lifetime_seconds
 
     async def write_token(self, user: User) -> str:
-        data = {"sub": str(user.id), "aud": self.token_audience, "jti": uuid.uuid4().hex}
-        return generate_jwt(data, self.encode_key, self.lifetime_seconds, self.algorithm)
+        now = int(utcnow().timestamp())
+        payload = {
+            "sub": str(user.id),
+            "ver": user.session_version,
+            "jti": uuid.uuid4().hex,
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": now + self.lifetime_seconds,
+        }
+        return jwt.encode(payload, self.encode_key, algorithm=ALGORITHM)
 
-    def claims(self, token: str) -> dict[str, object] | None:
+    def claims(self, token: str) -> Claims | None:
         try:
-            data = decode_jwt(token, self.decode_key, self.token_audience, [self.algorithm])
-        except jwt.PyJWTError:
+            data = jwt.decode(
+                token,
+                self.encode_key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                options={"require": REQUIRED_CLAIMS},
+            )
+            return Claims(
+                uuid.UUID(data["sub"]),
+                _integer(data["ver"]),
+                _text(data["jti"]),
+                datetime.fromtimestamp(data["exp"], UTC),
+            )
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError):
             return None
-        return data if data.get("sub") and data.get("jti") else None
 
-    async def read_token(self, token: str | None, user_manager: UserManager) -> User | None:  # type: ignore[override]
-        data = self.claims(token) if token else None
-        if data is None or await self._revoked(str(data["jti"])):
+    async def signed_in_user(self, session: AsyncSession, token: str) -> User | None:
+        claims = self.claims(token)
+        if claims is None:
             return None
-        try:
-            return await user_manager.get(user_manager.parse_id(data["sub"]))
-        except (exceptions.UserNotExists, exceptions.InvalidID):
-            return None
+        parameters = {
+            "user_id": claims.user_id,
+            "session_version": claims.session_version,
+            "jti": claims.jti,
+        }
+        return (await session.execute(_SIGNED_IN, parameters)).scalar_one_or_none()
 
-    async def destroy_token(self, token: str, user: User) -> None:
-        data = self.claims(token)
-        if data is None:
+    async def revoke(self, session: AsyncSession, token: str) -> None:
+        """Sign the token out; tokens that have expired since are forgotten."""
+        claims = self.claims(token)
+        if claims is None:
             return
-        remaining = float(str(data["exp"])) - time.time() if "exp" in data else 0.0
-        if remaining > 0:
-            await self.cache.set(denylist_key(str(data["jti"])), str(user.id), remaining)
+        await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
+        revoked = upsert(session, RevokedToken).values(jti=claims.jti, expires_at=claims.expires_at)
+        await session.execute(revoked.on_conflict_do_nothing())
 
-    async def _revoked(self, jti: str) -> bool:
-        try:
-            return await self.cache.get(denylist_key(jti)) is not None
-        except CacheUnavailable:
-            logger.warning("token refused: the denylist cannot be checked")
-            return True
+
+def _integer(value: object) -> int:
+    if type(value) is not int:
+        raise TypeError("not an integer")
+    return value
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value or len(value) > 64:
+        raise ValueError("not a token id")
+    return value

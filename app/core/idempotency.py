@@ -18,13 +18,11 @@ from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import JSON, Integer, String, delete, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.database import Base, utcnow
+from app.core.database import Base, upsert, utcnow
 from app.core.errors import Conflict, InvalidInput
 
 KEY_LIFETIME = timedelta(hours=24)
@@ -106,8 +104,7 @@ async def claim(
 
 async def _insert(session: AsyncSession, values: dict[str, Any]) -> bool:
     postgres = session.get_bind().dialect.name == "postgresql"
-    insert = pg_insert if postgres else sqlite_insert
-    statement = insert(IdempotencyKey).values(**values).on_conflict_do_nothing()
+    statement = upsert(session, IdempotencyKey).values(**values).on_conflict_do_nothing()
     if not postgres:
         return bool((await session.execute(statement)).rowcount == 1)  # type: ignore[attr-defined]
     # Another transaction holding the key makes the insert wait: bound the wait, then 409.

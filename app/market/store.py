@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from sqlalchemy import String, cast, delete, event, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from app.core.database import utcnow
+from app.core.database import upsert, utcnow
 from app.market.models import Instrument, PriceBar, PriceCoverage
 from app.market.provider import Bar, TickerInfo
 
@@ -59,11 +58,6 @@ def gaps(wanted: DateRange, covered: Sequence[DateRange]) -> list[DateRange]:
     return missing
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 async def instrument_id(session: AsyncSession, ticker: str) -> int | None:
     found: int | None = await session.scalar(
         select(Instrument.id).where(Instrument.ticker == ticker)
@@ -81,7 +75,7 @@ async def instrument(session: AsyncSession, ticker: str) -> Instrument | None:
 async def add_instrument(session: AsyncSession, info: TickerInfo, provider: str) -> None:
     """Insert the instrument unless a concurrent transaction already did."""
     now = utcnow()
-    statement = _insert(session, Instrument).values(
+    statement = upsert(session, Instrument).values(
         ticker=info.ticker,
         name=info.name[:200],
         exchange=info.exchange,
@@ -184,7 +178,7 @@ async def save_bars(
     fetched_at = utcnow()
     rows = [_bar_row(instrument, provider, bar, fetched_at) for bar in bars]
     for chunk_start in range(0, len(rows), BARS_PER_INSERT):
-        statement = _insert(session, PriceBar).values(
+        statement = upsert(session, PriceBar).values(
             rows[chunk_start : chunk_start + BARS_PER_INSERT]
         )
         update = {name: statement.excluded[name] for name in rows[0] if name not in _BAR_KEY}

@@ -62,6 +62,11 @@ class UserDatabase(SQLAlchemyUserDatabase[User, uuid.UUID]):
             raise UsernameTaken(details=details) from exc
 
 
+def end_sessions(user: User) -> None:
+    """Every token issued to the user so far stops working."""
+    user.session_version += 1
+
+
 class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
     def __init__(self, user_db: UserDatabase, secret: str, email: EmailSender) -> None:
         super().__init__(user_db)
@@ -83,6 +88,17 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
             raise InvalidPasswordException(
                 reason="The password must not contain your email or username."
             )
+
+    async def on_after_update(
+        self, user: User, update_dict: dict[str, Any], request: Request | None = None
+    ) -> None:
+        if "password" in update_dict:
+            end_sessions(user)
+            await self.user_db.session.flush()  # type: ignore[attr-defined]
+
+    async def on_after_reset_password(self, user: User, request: Request | None = None) -> None:
+        end_sessions(user)
+        await self.user_db.session.flush()  # type: ignore[attr-defined]
 
     async def on_after_forgot_password(
         self, user: User, token: str, request: Request | None = None

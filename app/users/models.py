@@ -38,6 +38,8 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     approved_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # In every token; a change of password, activation or role bumps it, ending all sessions.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_admin(self) -> bool:

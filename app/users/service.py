@@ -14,7 +14,13 @@ from app.auth.permissions import Role
 from app.core.database import utcnow
 from app.core.errors import Conflict, NotFound
 from app.users.email import ConsoleEmailSender
-from app.users.manager import EmailTaken, InvalidPassword, UserDatabase, UserManager
+from app.users.manager import (
+    EmailTaken,
+    InvalidPassword,
+    UserDatabase,
+    UserManager,
+    end_sessions,
+)
 from app.users.models import Team, User
 from app.users.schemas import UserAdminUpdate
 
@@ -110,8 +116,15 @@ async def update(
     if values.get("team_id") is not None:
         await get_team(session, values["team_id"])
     before = snapshot(user, AUDITED_FIELDS)
+    changes_access = any(
+        field in values and values[field] != getattr(user, field) for field in ("role", "is_active")
+    )
     for field, value in values.items():
         setattr(user, field, value)
+    if changes_access:
+        # A superuser given another role stops being one: the role is what they may do.
+        user.is_superuser = user.is_superuser and user.role is Role.ADMIN
+        end_sessions(user)
     await session.flush()
     _audit(session, actor, "user.update", user, before)
     return user

@@ -1,4 +1,4 @@
-"""The first admin, the `folio user` commands, and the denylist failing closed."""
+"""The first admin, the `folio user` commands, and sessions that do not need the cache."""
 
 from collections.abc import Iterator
 
@@ -60,16 +60,16 @@ async def test_first_superuser_settings_create_that_admin(sqlite_url: str) -> No
         assert (await client.post("/auth/jwt/login", data=form)).status_code == 200
 
 
-async def test_tokens_are_refused_when_the_denylist_cannot_be_read(sqlite_url: str) -> None:
+async def test_signed_in_and_signed_out_without_the_cache(sqlite_url: str) -> None:
     settings = make_settings(database_url=sqlite_url, redis_url="redis://127.0.0.1:1/0")
     app = create_app(settings)
     async with LifespanManager(app), client_for(app) as client:
         async with app.state.sessionmaker() as session:
             user = await make_user(session)
-        token = await app.state.jwt_strategy.write_token(user)
-        response = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
-        assert response.status_code == 401
-        assert (await client.get("/health")).status_code == 200
+        headers = {"Authorization": f"Bearer {await app.state.jwt_strategy.write_token(user)}"}
+        assert (await client.get("/users/me", headers=headers)).status_code == 200
+        assert (await client.post("/auth/jwt/logout", headers=headers)).status_code == 204
+        assert (await client.get("/users/me", headers=headers)).status_code == 401
 
 
 @pytest.fixture

@@ -162,12 +162,17 @@ async def test_tampered_and_expired_tokens_are_refused(
     token = (await bearer(app, user))["Authorization"].split()[1]
     header, payload, signature = token.split(".")
     tampered = f"{header}.{payload}.{signature[:-2]}xx"
-    strategy = app.state.jwt_strategy
-    claims = strategy.claims(token)
-    expired = pyjwt.encode(claims | {"exp": 1}, strategy.encode_key, algorithm="HS256")
+    key = app.state.jwt_strategy.encode_key
+    claims = pyjwt.decode(token, options={"verify_signature": False})
+    expired = pyjwt.encode(claims | {"exp": 1}, key, algorithm="HS256")
     other_key = pyjwt.encode(claims, "another secret of the right length......", algorithm="HS256")
     no_sig = pyjwt.encode(claims, None, algorithm="none")
-    for bad in (tampered, expired, other_key, no_sig, "garbage"):
+    forever = pyjwt.encode({k: v for k, v in claims.items() if k != "exp"}, key, algorithm="HS256")
+    no_version = pyjwt.encode({k: v for k, v in claims.items() if k != "ver"}, key)
+    text_version = pyjwt.encode(claims | {"ver": "0"}, key, algorithm="HS256")
+    bad_subject = pyjwt.encode(claims | {"sub": "admin"}, key, algorithm="HS256")
+    bad_ones = (tampered, expired, other_key, no_sig, forever, no_version, text_version)
+    for bad in (*bad_ones, bad_subject, "garbage"):
         response = await client.get("/users/me", headers={"Authorization": f"Bearer {bad}"})
         assert response.status_code == 401, bad
 

@@ -1,10 +1,9 @@
 """Redis stopped and started under mixed traffic, the API left running.
 
 No answer is a 5xx. What does not need Redis keeps answering: liveness, readiness (which
-says the cache is down), inspiration, and sign-in (throttling is skipped, and logged).
-Signed-in requests are refused with 401 while the token denylist cannot be read (tokens
-fail closed). Once Redis is back, the same app uses it again: signed-in requests succeed
-and market data is cached in it. The books hold.
+says the cache is down), inspiration, sign-in (throttling is skipped, and logged), and the
+signed-in reads and bookings (sessions and signed-out tokens live in the database). Once
+Redis is back, the same app uses it again: market data is cached in it. The books hold.
 """
 
 import asyncio
@@ -21,6 +20,7 @@ from tests.faults.conftest import Desk, Outcome, Stream, booking, books_hold, ca
 WORKERS = 6
 RECOVERY_SECONDS = 10.0
 PUBLIC = {"health", "ready", "inspiration", "login"}
+WITHOUT_REDIS = PUBLIC | {"positions", "trades", "book"}
 
 
 def mixed(desk: Desk) -> Callable[[int, int], Awaitable[Outcome]]:
@@ -67,7 +67,7 @@ async def test_redis_outage_mid_load_degrades_then_recovers(fresh_database_url: 
             await asyncio.to_thread(server.start)
             up = time.perf_counter()
             await stream.until(
-                lambda o: o.name not in PUBLIC and o.status < 300, RECOVERY_SECONDS, after=up
+                lambda o: o.name == "quotes" and o.status < 300, RECOVERY_SECONDS, after=up
             )
             await asyncio.sleep(0.5)
             outcomes = await stream.stop()
@@ -78,12 +78,10 @@ async def test_redis_outage_mid_load_degrades_then_recovers(fresh_database_url: 
                 o for o in outcomes if down <= o.started and o.started + o.elapsed <= starting
             ]
             assert before and all(o.status < 300 for o in before), _failures(before)
-            assert {o.name for o in during} >= PUBLIC | {"positions", "book"}
+            assert {o.name for o in during} >= WITHOUT_REDIS
             for o in during:
-                if o.name in PUBLIC:
-                    assert o.status == 200, (o.name, o.status, o.body)
-                else:
-                    assert o.status == 401 and o.code == "invalid_token", (o.name, o.body)
+                if o.name in WITHOUT_REDIS:
+                    assert o.status < 300, (o.name, o.status, o.body)
             outage = [o for o in during if o.name == "ready"]
             assert all(o.body["status"] == "degraded" for o in outage), outage[0].body
             assert all(o.body["cache"]["status"] == "down" for o in outage)

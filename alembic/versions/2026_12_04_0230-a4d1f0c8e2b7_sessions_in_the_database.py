@@ -1,0 +1,41 @@
+"""sessions: each user's session version, and signed-out tokens kept in the database
+
+Revision ID: a4d1f0c8e2b7
+Revises: 7c2d9e4b1a05
+Create Date: 2026-12-04 02:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+import app.core.database
+from alembic import op
+
+revision: str = 'a4d1f0c8e2b7'
+down_revision: str | None = '7c2d9e4b1a05'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('users') as batch:
+        batch.add_column(
+            sa.Column('session_version', sa.Integer(), server_default='0', nullable=False)
+        )
+    op.create_table(
+        'revoked_tokens',
+        sa.Column('jti', sa.String(length=64), nullable=False),
+        sa.Column('expires_at', app.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('jti', name=op.f('pk_revoked_tokens')),
+    )
+    op.create_index(
+        op.f('ix_revoked_tokens_expires_at'), 'revoked_tokens', ['expires_at'], unique=False
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(op.f('ix_revoked_tokens_expires_at'), table_name='revoked_tokens')
+    op.drop_table('revoked_tokens')
+    with op.batch_alter_table('users') as batch:
+        batch.drop_column('session_version')
