@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.analytics import book as books
@@ -35,7 +35,7 @@ from app.analytics.series import (
     roll_forward,
 )
 from app.analytics.series import prices as price_grid
-from app.core.database import Base, utcnow
+from app.core.database import table_of, utcnow
 from app.market.calendar import last_final_date
 from app.market.service import MarketData
 from app.portfolios.models import Portfolio
@@ -139,7 +139,7 @@ async def _save_state(
     valid_through: date,
     priced_at: datetime,
 ) -> bool:
-    table = _table(Portfolio)
+    table = table_of(Portfolio)
     result = await session.execute(
         update(table)
         .where(table.c.id == portfolio_id, table.c.nav_version == version)
@@ -150,12 +150,6 @@ async def _save_state(
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _table(model: type[Base]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 async def first_day(
@@ -288,7 +282,7 @@ async def _insert(session: AsyncSession, portfolio_id: uuid.UUID, series: Series
             PortfolioNav.__tablename__, records=records, columns=NAV_COLUMNS
         )
         return
-    table = _table(PortfolioNav)
+    table = table_of(PortfolioNav)
     await session.execute(insert(table), [dict(zip(NAV_COLUMNS, r, strict=True)) for r in rows])
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String, event
+from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -97,6 +97,13 @@ class UUIDPrimaryKey:
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for Core statements where rows need no ORM identity."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def upsert(session: AsyncSession, table: Any) -> Any:

@@ -16,11 +16,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import record, snapshot
-from app.core.database import utcnow
+from app.core.database import table_of, utcnow
 from app.core.errors import Conflict, NotFound
 from app.ledger import queries
 from app.ledger.fold import Book, Holding, OpenLot, fold
@@ -49,6 +49,7 @@ from app.market.service import MarketData
 from app.portfolios.models import Portfolio
 
 logger = logging.getLogger("folio.trades")
+positions, lots, trades_table = table_of(Position), table_of(Lot), table_of(Trade)
 
 INSERT_BATCH = 10_000
 MAX_PARAMETERS = 32_767  # a statement's limit in asyncpg and SQLite
@@ -282,20 +283,26 @@ def _closes(quantity: Decimal, trades: list[NewTrade]) -> bool:
     return bool(quantity) and any((t.side is Side.BUY) == (quantity < 0) for t in trades)
 
 
+_POSITIONS = select(
+    positions.c.instrument_id,
+    positions.c.quantity,
+    positions.c.cost_basis,
+    positions.c.realized_pnl,
+    positions.c.opened_on,
+    positions.c.last_trade_date,
+).where(
+    positions.c.portfolio_id == bindparam("portfolio_id"),
+    positions.c.instrument_id.in_(bindparam("instrument_ids", expanding=True)),
+)
+
+
 async def _positions(
     session: AsyncSession, portfolio_id: uuid.UUID, instrument_ids: list[int]
 ) -> dict[int, _Stored]:
     stored = {i: _Stored(False, Holding(), []) for i in instrument_ids}
     for batch in queries.chunks(instrument_ids, queries.IN_BATCH):
         rows = await session.execute(
-            select(
-                Position.instrument_id,
-                Position.quantity,
-                Position.cost_basis,
-                Position.realized_pnl,
-                Position.opened_on,
-                Position.last_trade_date,
-            ).where(Position.portfolio_id == portfolio_id, Position.instrument_id.in_(batch))
+            _POSITIONS, {"portfolio_id": portfolio_id, "instrument_ids": batch}
         )
         for instrument_id, *holding in rows:
             stored[instrument_id] = _Stored(True, Holding(*holding), [])
@@ -355,6 +362,13 @@ async def _fold_into(
     await _save(session, portfolio.id, instrument_id, stored, book)
 
 
+_UPDATE_POSITION = update(positions).where(
+    positions.c.portfolio_id == bindparam("of_portfolio"),
+    positions.c.instrument_id == bindparam("of_instrument"),
+)
+_UPDATE_LOT = update(lots).where(lots.c.trade_id == bindparam("of_trade"))
+
+
 async def _save(
     session: AsyncSession, portfolio_id: uuid.UUID, instrument_id: int, stored: _Stored, book: Book
 ) -> None:
@@ -368,17 +382,11 @@ async def _save(
         "updated_at": utcnow(),
     }
     if stored.exists:
-        await session.execute(
-            update(Position)
-            .where(Position.portfolio_id == portfolio_id, Position.instrument_id == instrument_id)
-            .values(values)
-        )
+        where = {"of_portfolio": portfolio_id, "of_instrument": instrument_id}
+        await session.execute(_UPDATE_POSITION, values | where)
     else:
-        await session.execute(
-            insert(Position).values(
-                values | {"portfolio_id": portfolio_id, "instrument_id": instrument_id}
-            )
-        )
+        where = {"portfolio_id": portfolio_id, "instrument_id": instrument_id}
+        await session.execute(insert(positions), values | where)
     await _save_lots(session, portfolio_id, instrument_id, stored.lots, list(book.lots))
 
 
@@ -394,14 +402,14 @@ async def _save_lots(
     new = {lot.trade_id: lot for lot in after}
     gone = [trade_id for trade_id in old if trade_id not in new]
     for batch in queries.chunks(gone, queries.IN_BATCH):
-        await session.execute(delete(Lot).where(Lot.trade_id.in_(batch)))
-    for lot in after:
-        if lot.trade_id in old and old[lot.trade_id] != (lot.quantity, lot.cost):
-            await session.execute(
-                update(Lot)
-                .where(Lot.trade_id == lot.trade_id)
-                .values(quantity=lot.quantity, cost=lot.cost)
-            )
+        await session.execute(delete(lots).where(lots.c.trade_id.in_(batch)))
+    changed = [
+        {"of_trade": lot.trade_id, "quantity": lot.quantity, "cost": lot.cost}
+        for lot in after
+        if lot.trade_id in old and old[lot.trade_id] != (lot.quantity, lot.cost)
+    ]
+    for rows in queries.chunks(changed, INSERT_BATCH):
+        await session.execute(_UPDATE_LOT, list(rows))
     added = [
         {
             "trade_id": lot.trade_id,
@@ -415,7 +423,7 @@ async def _save_lots(
         if lot.trade_id not in old
     ]
     for rows in queries.chunks(added, INSERT_BATCH):
-        await session.execute(insert(Lot), list(rows))
+        await session.execute(insert(lots), list(rows))
 
 
 # Trades
@@ -437,6 +445,14 @@ async def _check_external_ids(
             raise DuplicateExternalId(details={"external_id": taken[0], "trade_id": taken[1]})
 
 
+_INSERT_TRADE = insert(trades_table).returning(trades_table.c.id)
+_INSERT_TRADES = (
+    insert(trades_table)
+    .returning(trades_table.c.id, sort_by_parameter_order=True)
+    .execution_options(insertmanyvalues_page_size=MAX_PARAMETERS // len(trades_table.c))
+)
+
+
 async def _insert_trades(
     session: AsyncSession, actor_id: uuid.UUID, portfolio_id: uuid.UUID, trades: Sequence[NewTrade]
 ) -> Posted:
@@ -451,15 +467,10 @@ async def _insert_trades(
     ids: list[int] = []
     for batch in queries.chunks(trades, INSERT_BATCH):
         params = [common | _columns(t) for t in batch]
-        statement = (
-            insert(Trade)
-            .returning(Trade.id, sort_by_parameter_order=True)
-            .execution_options(insertmanyvalues_page_size=MAX_PARAMETERS // len(params[0]))
-        )
         if len(params) == 1:
-            ids.append((await session.execute(statement.values(params[0]))).scalar_one())
+            ids.append((await session.execute(_INSERT_TRADE, params[0])).scalar_one())
         else:
-            ids.extend((await session.execute(statement, params)).scalars())
+            ids.extend((await session.execute(_INSERT_TRADES, params)).scalars())
     return Posted(ids, at)
 
 

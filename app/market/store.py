@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, cast, delete, event, func, select, text
+from sqlalchemy import String, bindparam, cast, delete, event, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -65,10 +65,11 @@ async def instrument_id(session: AsyncSession, ticker: str) -> int | None:
     return found
 
 
+_INSTRUMENT = select(Instrument).where(Instrument.ticker == bindparam("ticker"))
+
+
 async def instrument(session: AsyncSession, ticker: str) -> Instrument | None:
-    found: Instrument | None = await session.scalar(
-        select(Instrument).where(Instrument.ticker == ticker)
-    )
+    found: Instrument | None = await session.scalar(_INSTRUMENT, {"ticker": ticker})
     return found
 
 

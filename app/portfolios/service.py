@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slugify import slugify
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, bindparam, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,27 +53,43 @@ class InvalidMember(InvalidInput):
     message = "That user cannot be a member."
 
 
+# Who may see a portfolio: its PM, a member, or its team (a null team matches none).
+_VISIBLE = or_(
+    Portfolio.pm_id == bindparam("user_id"),
+    exists().where(
+        PortfolioMember.portfolio_id == Portfolio.id,
+        PortfolioMember.user_id == bindparam("user_id"),
+    ),
+    Portfolio.team_id == bindparam("team_id"),
+)
+_BY_SLUG = select(Portfolio).where(Portfolio.slug == bindparam("slug"))
+_VISIBLE_BY_SLUG = _BY_SLUG.where(_VISIBLE)
+
+
+def _viewer(user: User) -> dict[str, Any]:
+    return {"user_id": user.id, "team_id": user.team_id}
+
+
 def visible_to(user: User) -> Any:
-    """The condition under which `user` may see a portfolio: PM, member, or same team."""
+    """The condition under which `user` may see a portfolio."""
     if effective_role(user) is Role.ADMIN:
         return True
-    member = exists().where(
-        PortfolioMember.portfolio_id == Portfolio.id, PortfolioMember.user_id == user.id
-    )
-    conditions = [Portfolio.pm_id == user.id, member]
-    if user.team_id is not None:
-        conditions.append(Portfolio.team_id == user.team_id)
-    return or_(*conditions)
+    return _VISIBLE.params(_viewer(user))
+
+
+_LOCKED = {
+    query: query.with_for_update(of=Portfolio).execution_options(populate_existing=True)
+    for query in (_BY_SLUG, _VISIBLE_BY_SLUG)
+}
 
 
 async def get_visible(
     session: AsyncSession, user: User, slug: str, *, for_update: bool = False
 ) -> Portfolio:
     """The portfolio if `user` may see it; with `for_update`, locked in the same statement."""
-    query = select(Portfolio).where(Portfolio.slug == slug, visible_to(user))
-    if for_update:
-        query = query.with_for_update(of=Portfolio).execution_options(populate_existing=True)
-    portfolio = await session.scalar(query)
+    query = _BY_SLUG if effective_role(user) is Role.ADMIN else _VISIBLE_BY_SLUG
+    parameters = {"slug": slug} | _viewer(user)
+    portfolio = await session.scalar(_LOCKED[query] if for_update else query, parameters)
     if portfolio is None:
         raise PortfolioNotFound(details={"slug": slug})
     return portfolio
