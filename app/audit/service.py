@@ -7,10 +7,11 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
+from app.core.database import table_of
 from app.core.logging import request_id_var
 
 
@@ -29,7 +30,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def record(
+_RECORD = insert(table_of(AuditEvent))
+
+
+async def record(
     session: AsyncSession,
     *,
     actor_id: uuid.UUID | None,
@@ -40,17 +44,18 @@ def record(
     after: dict[str, Any] | None = None,
     portfolio_id: uuid.UUID | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            actor_id=actor_id,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            portfolio_id=portfolio_id,
-            before=before,
-            after=after,
-            request_id=request_id_var.get(),
-        )
+    await session.execute(
+        _RECORD,
+        {
+            "actor_id": actor_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "portfolio_id": portfolio_id,
+            "before": before,
+            "after": after,
+            "request_id": request_id_var.get(),
+        },
     )
 
 

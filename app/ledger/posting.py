@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.service import record, snapshot
 from app.core.database import table_of, utcnow
@@ -50,6 +51,7 @@ from app.portfolios.models import Portfolio
 
 logger = logging.getLogger("folio.trades")
 positions, lots, trades_table = table_of(Position), table_of(Lot), table_of(Trade)
+portfolios = table_of(Portfolio)
 
 INSERT_BATCH = 10_000
 MAX_PARAMETERS = 32_767  # a statement's limit in asyncpg and SQLite
@@ -141,9 +143,9 @@ async def post_trades(
     await _settle(session, portfolio, effect, dates, outflow)
     if audit_each:
         for trade, trade_id in zip(trades, posted.ids, strict=True):
-            _audit_trade(session, actor_id, portfolio.id, trade_id, trade)
+            await _audit_trade(session, actor_id, portfolio.id, trade_id, trade)
     else:
-        _audit_import(session, actor_id, portfolio.id, posted.ids)
+        await _audit_import(session, actor_id, portfolio.id, posted.ids)
     return posted
 
 
@@ -173,7 +175,7 @@ async def post_cash(
     effect = cash_effect(cash.type, cash.amount)
     on = cash.date
     await _settle(session, portfolio, effect, (on, on), on if effect < 0 else None)
-    record(
+    await record(
         session,
         actor_id=actor_id,
         action="cash.create",
@@ -210,7 +212,7 @@ async def cancel_trade(
     effect = -trade_cash_effect(trade.side, trade.quantity, trade.price, trade.fees)
     on = trade.trade_date
     await _settle(session, portfolio, effect, (on, on), on if effect < 0 else None)
-    record(
+    await record(
         session,
         actor_id=actor_id,
         action="trade.cancel",
@@ -490,6 +492,9 @@ def _columns(trade: NewTrade) -> dict[str, Any]:
 # Cash
 
 
+_UPDATE_PORTFOLIO = update(portfolios).where(portfolios.c.id == bindparam("of_portfolio"))
+
+
 async def _settle(
     session: AsyncSession,
     portfolio: Portfolio,
@@ -513,9 +518,14 @@ async def _settle(
                 )
         else:
             await _check_cash_history(session, portfolio, balance, outflow_from)
-    portfolio.cash_balance = balance
-    portfolio.books_through = max(last, portfolio.books_through or last)
-    portfolio.invalidate_nav(first)
+    changes = {
+        "cash_balance": balance,
+        "books_through": max(last, portfolio.books_through or last),
+        "updated_at": utcnow(),
+    } | portfolio.nav_invalidation(first)
+    await session.execute(_UPDATE_PORTFOLIO, changes | {"of_portfolio": portfolio.id})
+    for name, value in changes.items():
+        set_committed_value(portfolio, name, value)
 
 
 async def _check_cash_history(
@@ -545,10 +555,10 @@ def _trade_snapshot(trade: Trade) -> dict[str, Any]:
     return snapshot(trade, AUDITED)
 
 
-def _audit_trade(
+async def _audit_trade(
     session: AsyncSession, actor_id: uuid.UUID, portfolio_id: uuid.UUID, trade_id: int, t: NewTrade
 ) -> None:
-    record(
+    await record(
         session,
         actor_id=actor_id,
         action="trade.book",
@@ -570,10 +580,10 @@ def _audit_trade(
     logger.info("trade booked", extra={"trade_id": trade_id, "portfolio_id": str(portfolio_id)})
 
 
-def _audit_import(
+async def _audit_import(
     session: AsyncSession, actor_id: uuid.UUID, portfolio_id: uuid.UUID, ids: list[int]
 ) -> None:
-    record(
+    await record(
         session,
         actor_id=actor_id,
         action="trades.import",

@@ -1,6 +1,7 @@
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,11 +38,13 @@ class Portfolio(UUIDPrimaryKey, Timestamps, Base):
     nav_version: Mapped[int] = mapped_column(default=0, server_default="0")
     nav_priced_at: Mapped[datetime | None]
 
-    def invalidate_nav(self, day: date) -> None:
-        """The NAV series is stale from `day` on; call with the row locked."""
-        self.nav_version += 1
-        if self.nav_valid_through is not None and self.nav_valid_through >= day:
-            self.nav_valid_through = day - timedelta(days=1)
+    def nav_invalidation(self, day: date) -> dict[str, Any]:
+        """The values that mark the NAV series stale from `day` on (write them with the row
+        locked)."""
+        valid = self.nav_valid_through
+        if valid is not None and valid >= day:
+            valid = day - timedelta(days=1)
+        return {"nav_version": self.nav_version + 1, "nav_valid_through": valid}
 
 
 class PortfolioMember(Base):

@@ -159,7 +159,7 @@ async def create(session: AsyncSession, user: User, data: PortfolioCreate) -> Po
         cost_method=data.cost_method,
     )
     await _flush_unique(session, portfolio)
-    record(
+    await record(
         session,
         actor_id=user.id,
         action="portfolio.create",
@@ -185,7 +185,7 @@ async def update(
         if value is not None or field == "team_id":
             setattr(locked, field, value)
     await _flush_unique(session, locked)
-    _audit(session, user, "portfolio.update", locked, before)
+    await _audit(session, user, "portfolio.update", locked, before)
     return locked
 
 
@@ -194,14 +194,14 @@ async def archive(session: AsyncSession, user: User, portfolio: Portfolio) -> Po
     before = snapshot(locked, AUDITED)
     locked.archived_at = utcnow()
     await session.flush()
-    _audit(session, user, "portfolio.archive", locked, before)
+    await _audit(session, user, "portfolio.archive", locked, before)
     return locked
 
 
-def _audit(
+async def _audit(
     session: AsyncSession, user: User, action: str, p: Portfolio, before: dict[str, Any]
 ) -> None:
-    record(
+    await record(
         session,
         actor_id=user.id,
         action=action,
@@ -257,7 +257,7 @@ async def add_member(
     if await session.get(PortfolioMember, (portfolio.id, user_id)) is None:
         session.add(PortfolioMember(portfolio_id=portfolio.id, user_id=user_id, added_by=actor.id))
         await session.flush()
-        record(
+        await record(
             session,
             actor_id=actor.id,
             action="portfolio.member_add",
@@ -277,7 +277,7 @@ async def remove_member(
         raise NotFound("That user is not a member.", code="member_not_found")
     await session.delete(member)
     await session.flush()
-    record(
+    await record(
         session,
         actor_id=actor.id,
         action="portfolio.member_remove",

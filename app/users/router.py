@@ -42,7 +42,7 @@ async def update_me(
         raise EmailTaken from exc
     except InvalidPasswordException as exc:
         raise InvalidPassword(str(exc.reason)) from exc
-    record(
+    await record(
         manager.user_db.session,  # type: ignore[attr-defined]
         actor_id=user.id,
         action="user.update_self",

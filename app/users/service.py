@@ -99,7 +99,7 @@ async def approve(session: AsyncSession, actor: User | None, user_id: uuid.UUID)
         before = snapshot(user, AUDITED_FIELDS)
         user.approved_at, user.approved_by = utcnow(), actor.id if actor else None
         await session.flush()
-        _audit(session, actor, "user.approve", user, before)
+        await _audit(session, actor, "user.approve", user, before)
     return user
 
 
@@ -126,14 +126,14 @@ async def update(
         user.is_superuser = user.is_superuser and user.role is Role.ADMIN
         end_sessions(user)
     await session.flush()
-    _audit(session, actor, "user.update", user, before)
+    await _audit(session, actor, "user.update", user, before)
     return user
 
 
-def _audit(
+async def _audit(
     session: AsyncSession, actor: User | None, action: str, user: User, before: dict[str, Any]
 ) -> None:
-    record(
+    await record(
         session,
         actor_id=actor.id if actor else None,
         action=action,
@@ -164,7 +164,7 @@ async def create_team(session: AsyncSession, actor: User | None, name: str) -> T
             session.add(team)
     except IntegrityError as exc:
         raise TeamExists(details={"name": name}) from exc
-    record(
+    await record(
         session,
         actor_id=actor.id if actor else None,
         action="team.create",
@@ -207,7 +207,7 @@ async def create_user(
         raise InvalidPassword(str(exc.reason)) from exc
     user.hashed_password = manager.password_helper.hash(password)
     await user_db.create_user(user)
-    record(
+    await record(
         session,
         actor_id=None,
         action="user.create",
