@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Uuid, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -293,7 +293,7 @@ _POSITIONS = select(
     positions.c.opened_on,
     positions.c.last_trade_date,
 ).where(
-    positions.c.portfolio_id == bindparam("portfolio_id"),
+    positions.c.portfolio_id == bindparam("portfolio_id", type_=Uuid),
     positions.c.instrument_id.in_(bindparam("instrument_ids", expanding=True)),
 )
 
@@ -365,7 +365,7 @@ async def _fold_into(
 
 
 _UPDATE_POSITION = update(positions).where(
-    positions.c.portfolio_id == bindparam("of_portfolio"),
+    positions.c.portfolio_id == bindparam("of_portfolio", type_=Uuid),
     positions.c.instrument_id == bindparam("of_instrument"),
 )
 _UPDATE_LOT = update(lots).where(lots.c.trade_id == bindparam("of_trade"))
@@ -492,7 +492,9 @@ def _columns(trade: NewTrade) -> dict[str, Any]:
 # Cash
 
 
-_UPDATE_PORTFOLIO = update(portfolios).where(portfolios.c.id == bindparam("of_portfolio"))
+_UPDATE_PORTFOLIO = update(portfolios).where(
+    portfolios.c.id == bindparam("of_portfolio", type_=Uuid)
+)
 
 
 async def _settle(

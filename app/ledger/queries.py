@@ -12,6 +12,8 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Uuid,
+    bindparam,
     case,
     cast,
     func,
@@ -21,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.database import table_of
 from app.ledger.fold import Holding, OpenLot
 from app.ledger.models import CashTransaction, CashType, Lot, Position, Trade
 from app.ledger.rules import (
@@ -46,14 +49,19 @@ def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+# The fills are read through Core (no ORM layer per row): histories run to many thousands.
+TRADES = table_of(Trade).c
 FILL_COLUMNS = (
-    Trade.instrument_id,
-    type_coerce(Trade.side, String),  # the plain value: no enum made per row
-    Trade.quantity,
-    Trade.price,
-    Trade.fees,
-    Trade.trade_date,
-    Trade.id,
+    TRADES.instrument_id,
+    type_coerce(TRADES.side, String),  # the plain value: no enum made per row
+    TRADES.quantity,
+    TRADES.price,
+    TRADES.fees,
+    TRADES.trade_date,
+    TRADES.id,
+)
+_FILLS = select(*FILL_COLUMNS).where(
+    TRADES.portfolio_id == bindparam("portfolio_id", type_=Uuid), trade_counts(TRADES)
 )
 
 
@@ -67,15 +75,12 @@ async def booked_fills(
 ) -> dict[int, list[Fill]]:
     """Each instrument's fills that count, in fold order; all instruments when None."""
     fills: dict[int, list[Fill]] = defaultdict(list)
-    query = (
-        select(*FILL_COLUMNS)
-        .where(Trade.portfolio_id == portfolio_id, trade_counts())
-        .order_by(Trade.instrument_id, Trade.trade_date, Trade.id)
-    )
+    query = _FILLS.order_by(TRADES.instrument_id, TRADES.trade_date, TRADES.id)
     batches = [None] if instrument_ids is None else chunks(list(instrument_ids), IN_BATCH)
     for batch in batches:
-        selected = query if batch is None else query.where(Trade.instrument_id.in_(batch))
-        for row in (await session.execute(selected)).tuples():
+        selected = query if batch is None else query.where(TRADES.instrument_id.in_(batch))
+        rows = await session.execute(selected, {"portfolio_id": portfolio_id})
+        for row in rows.tuples():
             fills[row[0]].append(_fill(row))
     return fills
 
@@ -85,10 +90,11 @@ async def fills_until(
 ) -> dict[tuple[int, str], list[Fill]]:
     """Fills that count up to and including `day`, by (instrument id, ticker), in fold order."""
     rows = await session.execute(
-        select(*FILL_COLUMNS, Instrument.ticker)
-        .join(Instrument, Instrument.id == Trade.instrument_id)
-        .where(Trade.portfolio_id == portfolio_id, trade_counts(), Trade.trade_date <= day)
-        .order_by(Instrument.ticker, Trade.trade_date, Trade.id)
+        _FILLS.add_columns(Instrument.ticker)
+        .join(Instrument, Instrument.id == TRADES.instrument_id)
+        .where(TRADES.trade_date <= day)
+        .order_by(Instrument.ticker, TRADES.trade_date, TRADES.id),
+        {"portfolio_id": portfolio_id},
     )
     fills: dict[tuple[int, str], list[Fill]] = {}
     for row in rows:
@@ -105,10 +111,9 @@ async def fills_after(
     session: AsyncSession, portfolio_id: uuid.UUID, after: date | None
 ) -> list[tuple[int, Fill]]:
     """(instrument id, fill) of every fill that counts dated after `after` (all when None)."""
-    query = select(*FILL_COLUMNS).where(Trade.portfolio_id == portfolio_id, trade_counts())
-    if after is not None:
-        query = query.where(Trade.trade_date > after)
-    return [(row.instrument_id, _fill(row)) for row in await session.execute(query)]
+    query = _FILLS if after is None else _FILLS.where(TRADES.trade_date > after)
+    rows = await session.execute(query, {"portfolio_id": portfolio_id})
+    return [(row.instrument_id, _fill(row)) for row in rows]
 
 
 async def cash_after(

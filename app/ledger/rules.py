@@ -51,8 +51,9 @@ def counts(status: TradeStatus) -> bool:
     return status is TradeStatus.BOOKED
 
 
-def trade_counts() -> ColumnElement[bool]:
-    return Trade.status == TradeStatus.BOOKED
+def trade_counts(trades: Any = Trade) -> ColumnElement[bool]:
+    counted: ColumnElement[bool] = trades.status == TradeStatus.BOOKED
+    return counted
 
 
 def trade_cash_effect(side: str, quantity: Decimal, price: Decimal, fees: Decimal) -> Decimal:

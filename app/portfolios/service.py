@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slugify import slugify
-from sqlalchemy import Select, bindparam, exists, func, or_, select
+from sqlalchemy import Select, Uuid, bindparam, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,12 +55,12 @@ class InvalidMember(InvalidInput):
 
 # Who may see a portfolio: its PM, a member, or its team (a null team matches none).
 _VISIBLE = or_(
-    Portfolio.pm_id == bindparam("user_id"),
+    Portfolio.pm_id == bindparam("user_id", type_=Uuid),
     exists().where(
         PortfolioMember.portfolio_id == Portfolio.id,
-        PortfolioMember.user_id == bindparam("user_id"),
+        PortfolioMember.user_id == bindparam("user_id", type_=Uuid),
     ),
-    Portfolio.team_id == bindparam("team_id"),
+    Portfolio.team_id == bindparam("team_id", type_=Uuid),
 )
 _BY_SLUG = select(Portfolio).where(Portfolio.slug == bindparam("slug"))
 _VISIBLE_BY_SLUG = _BY_SLUG.where(_VISIBLE)
