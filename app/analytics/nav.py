@@ -35,7 +35,7 @@ from app.analytics.series import (
     roll_forward,
 )
 from app.analytics.series import prices as price_grid
-from app.core.database import table_of, utcnow
+from app.core.database import copy_rows, table_of, utcnow
 from app.market.calendar import last_final_date
 from app.market.service import MarketData
 from app.portfolios.models import Portfolio
@@ -274,15 +274,11 @@ async def _insert(session: AsyncSession, portfolio_id: uuid.UUID, series: Series
         (portfolio_id, day, *amounts, missing, now)
         for day, amounts, missing in zip(series.days, money, series.missing, strict=True)
     ]
-    if session.get_bind().dialect.name == "postgresql":
-        connection = await (await session.connection()).get_raw_connection()
-        driver: Any = connection.driver_connection
-        records = [(*r[:6], json.dumps(r[6]) if r[6] else None, r[7]) for r in rows]
-        await driver.copy_records_to_table(
-            PortfolioNav.__tablename__, records=records, columns=NAV_COLUMNS
-        )
-        return
     table = table_of(PortfolioNav)
+    if session.get_bind().dialect.name == "postgresql":
+        records = [(*r[:6], json.dumps(r[6]) if r[6] else None, r[7]) for r in rows]
+        await copy_rows(session, table, NAV_COLUMNS, records)
+        return
     await session.execute(insert(table), [dict(zip(NAV_COLUMNS, r, strict=True)) for r in rows])
 
 

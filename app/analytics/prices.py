@@ -147,7 +147,7 @@ async def _load_rows(
     )
     index = {instrument: i for i, instrument in enumerate(instruments)}
     by_column: dict[int, tuple[list[date], list[Decimal]]] = {}
-    for instrument, day, close in rows:
+    for instrument, day, close in rows.all():
         days, closes = by_column.setdefault(index[instrument], ([], []))
         days.append(day)
         closes.append(close)
@@ -255,6 +255,6 @@ async def recent_closes(
         .order_by(ranked.c.instrument_id, ranked.c.date.desc())
     )
     out: dict[int, list[tuple[date, Decimal]]] = {}
-    for instrument, day, close in rows:
+    for instrument, day, close in rows.all():
         out.setdefault(instrument, []).append((day, close))
     return out

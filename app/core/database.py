@@ -1,10 +1,10 @@
 """The async engine, the per-request session (one transaction, one commit) and column types."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String, Table, event
@@ -99,11 +99,30 @@ class Timestamps:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+IN_BATCH = 5000  # values in one IN (...): statements have a limit on their parameters
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Pieces of at most `size`: statements have a limit on their parameters."""
+    return (items[i : i + size] for i in range(0, len(items), size))
+
+
 def table_of(model: type[Base]) -> Table:
     """A model's table, for Core statements where rows need no ORM identity."""
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+async def copy_rows(
+    session: AsyncSession, table: Table, columns: Sequence[str], records: Iterable[Sequence[Any]]
+) -> None:
+    """Rows into a table by PostgreSQL's binary COPY, in the session's transaction: for bulk
+    writes, where an INSERT's cost per row dominates. Values as the driver takes them."""
+    connection = await (await session.connection()).get_raw_connection()
+    driver: Any = connection.driver_connection
+    await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
 
 
 def upsert(session: AsyncSession, table: Any) -> Any:

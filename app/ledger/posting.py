@@ -16,12 +16,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, delete, insert, select, update
+from sqlalchemy import Uuid, bindparam, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.service import record, snapshot
-from app.core.database import table_of, utcnow
+from app.core.database import IN_BATCH, chunks, copy_rows, table_of, utcnow
 from app.core.errors import Conflict, NotFound
 from app.ledger import queries
 from app.ledger.fold import Book, Holding, OpenLot, fold
@@ -302,11 +302,11 @@ async def _positions(
     session: AsyncSession, portfolio_id: uuid.UUID, instrument_ids: list[int]
 ) -> dict[int, _Stored]:
     stored = {i: _Stored(False, Holding(), []) for i in instrument_ids}
-    for batch in queries.chunks(instrument_ids, queries.IN_BATCH):
+    for batch in chunks(instrument_ids, IN_BATCH):
         rows = await session.execute(
             _POSITIONS, {"portfolio_id": portfolio_id, "instrument_ids": batch}
         )
-        for instrument_id, *holding in rows:
+        for instrument_id, *holding in rows.all():
             stored[instrument_id] = _Stored(True, Holding(*holding), [])
     return stored
 
@@ -318,13 +318,13 @@ async def _load_lots(
     instrument_ids: list[int],
 ) -> None:
     """Every open lot of these positions, oldest first."""
-    for batch in queries.chunks(instrument_ids, queries.IN_BATCH):
+    for batch in chunks(instrument_ids, IN_BATCH):
         rows = await session.execute(
             select(Lot.instrument_id, Lot.trade_id, Lot.open_date, Lot.quantity, Lot.cost)
             .where(Lot.portfolio_id == portfolio_id, Lot.instrument_id.in_(batch))
             .order_by(Lot.instrument_id, Lot.open_date, Lot.trade_id)
         )
-        for instrument_id, *lot in rows:
+        for instrument_id, *lot in rows.all():
             stored[instrument_id].lots.append(OpenLot(*lot))
 
 
@@ -403,14 +403,14 @@ async def _save_lots(
     old = {lot.trade_id: (lot.quantity, lot.cost) for lot in before}
     new = {lot.trade_id: lot for lot in after}
     gone = [trade_id for trade_id in old if trade_id not in new]
-    for batch in queries.chunks(gone, queries.IN_BATCH):
+    for batch in chunks(gone, IN_BATCH):
         await session.execute(delete(lots).where(lots.c.trade_id.in_(batch)))
     changed = [
         {"of_trade": lot.trade_id, "quantity": lot.quantity, "cost": lot.cost}
         for lot in after
         if lot.trade_id in old and old[lot.trade_id] != (lot.quantity, lot.cost)
     ]
-    for rows in queries.chunks(changed, INSERT_BATCH):
+    for rows in chunks(changed, INSERT_BATCH):
         await session.execute(_UPDATE_LOT, list(rows))
     added = [
         {
@@ -424,7 +424,10 @@ async def _save_lots(
         for lot in after
         if lot.trade_id not in old
     ]
-    for rows in queries.chunks(added, INSERT_BATCH):
+    if len(added) > 1 and queries.is_postgres(session):
+        await copy_rows(session, lots, list(added[0]), (tuple(row.values()) for row in added))
+        return
+    for rows in chunks(added, INSERT_BATCH):
         await session.execute(insert(lots), list(rows))
 
 
@@ -435,7 +438,7 @@ async def _check_external_ids(
     session: AsyncSession, portfolio_id: uuid.UUID, trades: Sequence[NewTrade]
 ) -> None:
     wanted = [t.external_id for t in trades if t.external_id is not None]
-    for batch in queries.chunks(wanted, queries.IN_BATCH):
+    for batch in chunks(wanted, IN_BATCH):
         taken = (
             await session.execute(
                 select(Trade.external_id, Trade.id).where(
@@ -453,6 +456,10 @@ _INSERT_TRADES = (
     .returning(trades_table.c.id, sort_by_parameter_order=True)
     .execution_options(insertmanyvalues_page_size=MAX_PARAMETERS // len(trades_table.c))
 )
+_NEXT_TRADE_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('trades', 'id')) FROM generate_series(1, :count)"
+    " ORDER BY 1"
+)
 
 
 async def _insert_trades(
@@ -466,13 +473,17 @@ async def _insert_trades(
         "created_by": actor_id,
         "created_at": at,
     }
-    ids: list[int] = []
-    for batch in queries.chunks(trades, INSERT_BATCH):
-        params = [common | _columns(t) for t in batch]
-        if len(params) == 1:
-            ids.append((await session.execute(_INSERT_TRADE, params[0])).scalar_one())
-        else:
-            ids.extend((await session.execute(_INSERT_TRADES, params)).scalars())
+    rows = [common | _columns(t) for t in trades]
+    if len(rows) == 1:
+        return Posted([(await session.execute(_INSERT_TRADE, rows[0])).scalar_one()], at)
+    if queries.is_postgres(session):
+        ids = list((await session.execute(_NEXT_TRADE_IDS, {"count": len(rows)})).scalars())
+        records = ((trade_id, *row.values()) for trade_id, row in zip(ids, rows, strict=True))
+        await copy_rows(session, trades_table, ["id", *rows[0]], records)
+        return Posted(ids, at)
+    ids = []
+    for batch in chunks(rows, INSERT_BATCH):
+        ids.extend((await session.execute(_INSERT_TRADES, list(batch))).scalars())
     return Posted(ids, at)
 
 

@@ -2,10 +2,10 @@
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.database import table_of
+from app.core.database import IN_BATCH, chunks, table_of
 from app.ledger.fold import Holding, OpenLot
 from app.ledger.models import CashTransaction, CashType, Lot, Position, Trade
 from app.ledger.rules import (
@@ -35,14 +35,6 @@ from app.ledger.rules import (
     trade_signed_quantity_sql,
 )
 from app.market.models import Instrument
-
-IN_BATCH = 5000
-T = TypeVar("T")
-
-
-def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    """Pieces of at most `size`: statements have a limit on their parameters."""
-    return (items[i : i + size] for i in range(0, len(items), size))
 
 
 def is_postgres(session: AsyncSession) -> bool:
@@ -80,7 +72,7 @@ async def booked_fills(
     for batch in batches:
         selected = query if batch is None else query.where(TRADES.instrument_id.in_(batch))
         rows = await session.execute(selected, {"portfolio_id": portfolio_id})
-        for row in rows.tuples():
+        for row in rows.all():
             fills[row[0]].append(_fill(row))
     return fills
 
@@ -97,7 +89,7 @@ async def fills_until(
         {"portfolio_id": portfolio_id},
     )
     fills: dict[tuple[int, str], list[Fill]] = {}
-    for row in rows:
+    for row in rows.all():
         fills.setdefault((row.instrument_id, row.ticker), []).append(_fill(row[:7]))
     return fills
 
@@ -125,7 +117,7 @@ async def cash_after(
     )
     if after is not None:
         query = query.where(CashTransaction.date > after)
-    return [(day, kind, amount) for day, kind, amount in await session.execute(query)]
+    return [(day, kind, amount) for day, kind, amount in (await session.execute(query)).all()]
 
 
 async def cash_moves(
@@ -155,7 +147,7 @@ async def trade_cash_by_day(
         )
         .group_by(Trade.trade_date)
     )
-    return [(day, amount) for day, amount in rows]
+    return [(day, amount) for day, amount in rows.all()]
 
 
 async def _daily_moves_sql(
@@ -172,7 +164,7 @@ async def _daily_moves_sql(
     rows = await session.execute(
         select(moves.c.day, func.sum(moves.c.amount)).group_by(moves.c.day).order_by(moves.c.day)
     )
-    return [(day, amount) for day, amount in rows]
+    return [(day, amount) for day, amount in rows.all()]
 
 
 async def quantity_arrays(
@@ -182,7 +174,7 @@ async def quantity_arrays(
     of signed quantities in units of 10**-scale, None where one does not fit 64 bits
     (PostgreSQL)."""
     rows = await session.execute(_quantity_arrays(portfolio_id, after, scale))
-    return [(instrument_id, days, quantities) for instrument_id, days, quantities in rows]
+    return [(instrument_id, days, quantities) for instrument_id, days, quantities in rows.all()]
 
 
 def _quantity_arrays(portfolio_id: uuid.UUID, after: date | None, scale: int) -> Select[Any]:
@@ -247,7 +239,7 @@ async def open_lots(
     )
     if ticker is not None:
         query = query.where(Instrument.ticker == ticker)
-    return [(r[0], r[1], OpenLot(*r[2:])) for r in await session.execute(query)]
+    return [(r[0], r[1], OpenLot(*r[2:])) for r in (await session.execute(query)).all()]
 
 
 async def held_tickers(session: AsyncSession) -> list[str]:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.cache import Cache, CacheUnavailable, soft_get, soft_set
 from app.core.config import ProviderName, Settings
-from app.core.database import utcnow
+from app.core.database import chunks, utcnow
 from app.core.errors import InvalidInput
 from app.market import store
 from app.market.calendar import close_time, last_final_date, new_york_date, next_close_due
@@ -35,6 +35,7 @@ from app.market.provider import (
     MarketDataUnauthorized,
     MarketDataUnavailable,
     Quote,
+    TickerInfo,
     UnknownTicker,
 )
 from app.market.results import (
@@ -142,10 +143,33 @@ class MarketData:
         if found is not None:
             return found
         info = (await self.ticker_info(ticker)).info
-        await store.add_instrument(session, info, self.provider.name)
+        await store.add_instruments(session, [info], self.provider.name)
         created = await store.instrument(session, ticker)
         assert created is not None
         return created
+
+    async def ensure_instruments(
+        self, session: AsyncSession, tickers: Sequence[str]
+    ) -> tuple[dict[str, int], set[str]]:
+        """Instrument ids by ticker in the caller's session, the first-seen ones asked of the
+        provider concurrently (MAX_QUOTES at a time); and the tickers it does not know."""
+        wanted = sorted(set(tickers))
+        known = await store.instrument_ids(session, wanted)
+        unknown: set[str] = set()
+        missing = [t for t in wanted if t not in known]
+        for batch in chunks(missing, MAX_QUOTES):
+            answers = await asyncio.gather(*(self._info_or_unknown(t) for t in batch))
+            found = [info for info in answers if info is not None]
+            unknown.update(t for t, info in zip(batch, answers, strict=True) if info is None)
+            await store.add_instruments(session, found, self.provider.name)
+        known |= await store.instrument_ids(session, [t for t in missing if t not in unknown])
+        return known, unknown
+
+    async def _info_or_unknown(self, ticker: str) -> TickerInfo | None:
+        try:
+            return (await self.ticker_info(ticker)).info
+        except UnknownTicker:
+            return None
 
     async def quote(self, ticker: str) -> QuoteResult:
         """The latest price (`quote:<T>`, seconds); when the vendor fails, the last one known."""
@@ -378,7 +402,7 @@ class MarketData:
         info = (await self.ticker_info(ticker)).info
         async with self.sessions() as session:
             async with store.writing(session):
-                await store.add_instrument(session, info, self.provider.name)
+                await store.add_instruments(session, [info], self.provider.name)
                 await session.commit()
             created = await store.instrument_id(session, ticker)
         assert created is not None

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from app.core.database import upsert, utcnow
+from app.core.database import IN_BATCH, chunks, upsert, utcnow
 from app.market.models import Instrument, PriceBar, PriceCoverage
 from app.market.provider import Bar, TickerInfo
 
@@ -73,23 +73,41 @@ async def instrument(session: AsyncSession, ticker: str) -> Instrument | None:
     return found
 
 
-async def add_instrument(session: AsyncSession, info: TickerInfo, provider: str) -> None:
-    """Insert the instrument unless a concurrent transaction already did."""
+async def instrument_ids(session: AsyncSession, tickers: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for batch in chunks(tickers, IN_BATCH):
+        rows = await session.execute(
+            select(Instrument.ticker, Instrument.id).where(Instrument.ticker.in_(batch))
+        )
+        found.update(rows.tuples().all())
+    return found
+
+
+async def add_instruments(
+    session: AsyncSession, infos: Sequence[TickerInfo], provider: str
+) -> None:
+    """Insert the instruments unless a concurrent transaction already did."""
+    if not infos:
+        return
     now = utcnow()
-    statement = upsert(session, Instrument).values(
-        ticker=info.ticker,
-        name=info.name[:200],
-        exchange=info.exchange,
-        asset_type=info.asset_type,
-        currency=info.currency,
-        description=info.description,
-        first_price_date=info.start_date,
-        last_price_date=info.end_date,
-        provider=provider,
-        created_at=now,
-        updated_at=now,
-    )
-    await session.execute(statement.on_conflict_do_nothing(index_elements=["ticker"]))
+    rows = [
+        {
+            "ticker": info.ticker,
+            "name": info.name[:200],
+            "exchange": info.exchange,
+            "asset_type": info.asset_type,
+            "currency": info.currency,
+            "description": info.description,
+            "first_price_date": info.start_date,
+            "last_price_date": info.end_date,
+            "provider": provider,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for info in infos
+    ]
+    statement = upsert(session, Instrument).on_conflict_do_nothing(index_elements=["ticker"])
+    await session.execute(statement, rows)
 
 
 def own_sessions(

@@ -14,11 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.database import chunks
 from app.ledger import posting
 from app.ledger.models import Side, Trade, TradeStatus
-from app.ledger.queries import chunks
 from app.market.models import Instrument
-from app.market.provider import UnknownTicker
 from app.market.service import MarketData
 from app.portfolios import service as portfolios
 from app.trades.csv_rows import COLUMNS, Progress, Row, RowErrors, parse, quiet
@@ -36,21 +35,7 @@ async def _instruments(
 ) -> dict[str, int]:
     """Instrument ids by ticker; a ticker the provider does not know is an error of its rows."""
     uses = [(row.number, row.ticker) for row in rows] + errors.tickers
-    tickers = sorted({ticker for _, ticker in uses})
-    known: dict[str, int] = {}
-    for chunk in chunks(tickers, IN_BATCH):
-        found = await session.execute(
-            select(Instrument.ticker, Instrument.id).where(Instrument.ticker.in_(chunk))
-        )
-        known.update({ticker: id_ for ticker, id_ in found})
-    unknown = set()
-    for ticker in tickers:
-        if ticker in known:
-            continue
-        try:
-            known[ticker] = (await market.ensure_instrument(session, ticker)).id
-        except UnknownTicker:
-            unknown.add(ticker)
+    known, unknown = await market.ensure_instruments(session, [ticker for _, ticker in uses])
     for number, ticker in sorted(uses):
         if ticker in unknown:
             errors.add(number, f"ticker: {ticker} is not known to the provider")
