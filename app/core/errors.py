@@ -1,6 +1,8 @@
 """Domain exceptions and the one place that turns every error into Folio's JSON envelope."""
 
 import logging
+import math
+from decimal import Decimal
 from enum import Enum
 from http import HTTPStatus
 from typing import Any
@@ -138,7 +140,22 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{k: v for k, v in e.items() if k != "ctx"} | _ctx(e) for e in exc.errors()]
-    return error_response(422, "validation_error", "The request is not valid.", {"errors": errors})
+    details = {"errors": _json_safe(errors)}
+    return error_response(422, "validation_error", "The request is not valid.", details)
+
+
+def _json_safe(value: Any) -> Any:
+    """The echoed input as JSON can carry it: NaN and infinities as text, lone surrogates
+    escaped."""
+    if isinstance(value, float | Decimal) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_json_safe(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def _ctx(error: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from app.ledger.models import Side, Trade, TradeStatus
 from app.market.models import Instrument
 from app.market.service import MarketData
 from app.portfolios import service as portfolios
-from app.trades.csv_rows import COLUMNS, Progress, Row, RowErrors, parse, quiet
+from app.trades.csv_rows import COLUMNS, Progress, Row, RowErrors, inert, parse, quiet
 from app.trades.schemas import ImportResult
 from app.users.models import User
 
@@ -136,8 +136,8 @@ def _cells(row: Any) -> list[str]:
         f"{quantity:f}",
         f"{price:f}",
         f"{fees:f}",
-        notes,
-        external_id or "",
+        inert(notes),
+        inert(external_id or ""),
     ]
 
 

@@ -35,6 +35,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED = ("trade_date", "ticker", "side", "quantity", "price")
 SIDES = {"buy": "buy", "b": "buy", "sell": "sell", "s": "sell"}
 HEADER_ROW = 1
+# Cells a spreadsheet would run as a formula, and the columns where a person writes freely.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FREE_TEXT = ("notes", "external_id")
 MAX_LISTED_ROWS = 100
 PROGRESS_EVERY = 5000
 
@@ -136,7 +139,7 @@ def _records(data: bytes) -> Iterator[tuple[int, list[str]]]:
         raise invalid({}, f"The file is not UTF-8 text (byte {exc.start}).") from exc
     if "\x00" in text:
         raise invalid({}, "The file is binary, not CSV text.")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     number = 0
     try:
         for number, cells in enumerate(reader, start=1):
@@ -164,11 +167,23 @@ def _columns(header: list[str]) -> dict[str, int]:
     return found
 
 
+def inert(text: str) -> str:
+    """The cell as a spreadsheet shows text: one that would start a formula gets a quote."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _uninert(text: str) -> str:
+    """What `inert` quoted, read back as it was written."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+
+
 def _values(cells: list[str], columns: dict[str, int]) -> dict[str, str]:
     values = {}
     for field, index in columns.items():
         cell = cells[index] if index < len(cells) else ""
         value = cell if field == "notes" else cell.strip()
+        if field in FREE_TEXT:
+            value = _uninert(value)
         if value:
             values[field] = value
     if "side" in values:

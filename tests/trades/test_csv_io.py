@@ -296,6 +296,45 @@ async def test_export_then_import_into_a_new_portfolio_gives_identical_positions
     assert await export(client, twin.slug, headers) == exported
 
 
+async def test_cells_a_spreadsheet_would_run_are_exported_as_text_and_read_back(
+    client: AsyncClient, session: AsyncSession, desk: Desk
+) -> None:
+    portfolio, headers, pm = desk
+    notes = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tcmd", "'quoted", "plain"]
+    content = "trade_date,ticker,side,quantity,price,notes,external_id\n" + "".join(
+        f'2024-03-0{n + 1},AAPL,buy,1,10,"{note.replace(chr(34), chr(34) * 2)}",{note[:1]}{n}\n'
+        for n, note in enumerate(notes)
+    )
+    assert (await upload(client, portfolio.slug, headers, content)).status_code == 201
+    exported = await export(client, portfolio.slug, headers)
+    cells = [line.split(",", 6)[6] for line in exported.splitlines()[1:]]
+    assert cells[0].startswith("\"'=HYPERLINK(") and cells[1].startswith("'+1,'+")
+    assert cells[2].startswith("'-2,'-") and cells[3].startswith("'@SUM(A1),'@")
+    assert cells[4] == "'\tcmd,4" and cells[5] == "'quoted,'5"
+    assert cells[6] == "plain,p6"
+
+    twin = await make_portfolio(session, pm, cash="1000000")
+    assert (await upload(client, twin.slug, headers, exported)).status_code == 201
+    trades = await client.get(f"/portfolios/{twin.slug}/trades?limit=10", headers=headers)
+    assert sorted(t["notes"] for t in trades.json()["items"]) == sorted(notes)
+
+
+async def test_an_unterminated_quote_refuses_the_file(client: AsyncClient, desk: Desk) -> None:
+    portfolio, headers, _ = desk
+    before = await state(client, portfolio, headers)
+    content = (
+        "trade_date,ticker,side,quantity,price,notes\n"
+        '2024-03-01,AAPL,buy,1,10,"never closed\n'
+        + "".join(f"2024-03-02,AAPL,buy,1,10,row {n}\n" for n in range(200))
+    )
+    response = await upload(client, portfolio.slug, headers, content)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_csv"
+    assert error["details"]["rows"][0]["row"] == 2
+    assert await state(client, portfolio, headers) == before
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -1,0 +1,47 @@
+"""JSON that Python reads but JSON cannot carry back: a clear 4xx, never a 500."""
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.permissions import Role
+from tests.factories import PASSWORD, bearer, make_portfolio, make_user
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    "email", ["NaN", "Infinity", "-Infinity", "1e999999", '"\\ud800@desk.example"']
+)
+async def test_registration_with_values_json_cannot_echo_is_refused(
+    client: AsyncClient, email: str
+) -> None:
+    body = f'{{"email": {email}, "password": "{PASSWORD}", "username": "mallory"}}'
+    response = await client.post("/auth/register", content=body, headers=JSON)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("quantity", ["NaN", "Infinity", "1e999999"])
+async def test_a_trade_with_a_number_json_cannot_carry_is_refused(
+    client: AsyncClient, app: FastAPI, session: AsyncSession, quantity: str
+) -> None:
+    pm = await make_user(session, Role.PORTFOLIO_MANAGER)
+    portfolio = await make_portfolio(session, pm, cash="1000")
+    body = f'{{"ticker": "AAPL", "side": "buy", "quantity": {quantity}, "price": 1}}'
+    response = await client.post(
+        f"/portfolios/{portfolio.slug}/trades", content=body, headers=JSON | await bearer(app, pm)
+    )
+    assert response.status_code == 422, response.text
+
+
+async def test_a_lone_surrogate_in_free_text_is_refused_and_stores_nothing(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    user = await make_user(session)
+    headers = JSON | await bearer(app, user)
+    response = await client.patch("/users/me", content='{"full_name": "A\\udc80"}', headers=headers)
+    assert response.status_code == 422, response.text
+    me = await client.get("/users/me", headers=headers)
+    assert me.json()["full_name"] == user.full_name
