@@ -28,6 +28,7 @@ from app.portfolios.schemas import (
     PortfolioUpdate,
 )
 from app.users.models import User
+from app.users.service import TeamNotFound
 
 router = APIRouter(
     prefix="/portfolios",
@@ -63,7 +64,7 @@ async def list_portfolios(
     "",
     response_model=PortfolioRead,
     status_code=201,
-    responses=responses(service.PortfolioExists, service.InvalidMember),
+    responses=responses(service.PortfolioExists, service.InvalidMember, TeamNotFound),
     summary="Create a portfolio; you become its PM",
 )
 async def create_portfolio(body: PortfolioCreate, user: Creator, session: SessionDep) -> Portfolio:
@@ -79,7 +80,9 @@ async def read_portfolio(portfolio: ForRead) -> Portfolio:
     "/{slug}",
     response_model=PortfolioRead,
     responses=NOT_FOUND
-    | responses(service.PortfolioExists, service.PortfolioArchived, service.InvalidMember),
+    | responses(
+        service.PortfolioExists, service.PortfolioArchived, service.InvalidMember, TeamNotFound
+    ),
     summary="Change a portfolio's settings (its PM; PM and team: admins)",
 )
 async def update_portfolio(

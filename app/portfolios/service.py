@@ -17,6 +17,7 @@ from app.core.errors import Conflict, InvalidInput, NotFound
 from app.portfolios.models import Portfolio, PortfolioMember
 from app.portfolios.schemas import PortfolioCreate, PortfolioUpdate
 from app.users.models import User
+from app.users.service import get_team
 
 AUDITED = (
     "slug",
@@ -143,9 +144,13 @@ async def create(session: AsyncSession, user: User, data: PortfolioCreate) -> Po
     admin = effective_role(user) is Role.ADMIN
     if data.pm_id not in (None, user.id) and not admin:
         raise PermissionDenied("Only an admin may name another user as PM.")
+    if data.team_id not in (None, user.team_id) and not admin:
+        raise PermissionDenied("Only an admin may put a portfolio in another team.")
     pm_id = data.pm_id or user.id
     if pm_id != user.id:
         await _active_user(session, pm_id)
+    if data.team_id is not None:
+        await get_team(session, data.team_id)
     portfolio = Portfolio(
         slug=data.slug or slugify(data.name, max_length=80) or uuid.uuid4().hex[:12],
         name=data.name,
@@ -179,6 +184,8 @@ async def update(
         raise PermissionDenied("Only an admin may change a portfolio's PM or team.")
     if values.get("pm_id") is not None:
         await _active_user(session, values["pm_id"])
+    if values.get("team_id") is not None:
+        await get_team(session, values["team_id"])
     locked = await lock(session, portfolio.id)
     before = snapshot(locked, AUDITED)
     for field, value in values.items():

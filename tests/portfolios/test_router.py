@@ -133,3 +133,35 @@ async def test_an_analyst_cannot_create_portfolios(
         "/portfolios", json={"name": "Mine"}, headers=await bearer(app, analyst)
     )
     assert response.status_code == 403
+
+
+async def test_a_pm_creates_portfolios_only_in_their_own_team(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    ours, theirs = await make_team(session), await make_team(session)
+    pm = await make_user(session, Role.PORTFOLIO_MANAGER, team=ours)
+    headers = await bearer(app, pm)
+    elsewhere = await client.post(
+        "/portfolios", json={"name": "Planted", "team_id": str(theirs.id)}, headers=headers
+    )
+    assert elsewhere.status_code == 403, elsewhere.text
+    assert elsewhere.json()["error"]["code"] == "permission_denied"
+    own = await client.post(
+        "/portfolios", json={"name": "Home", "team_id": str(ours.id)}, headers=headers
+    )
+    assert own.status_code == 201 and own.json()["team_id"] == str(ours.id)
+
+
+async def test_a_team_that_does_not_exist_is_not_found(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    admin = await make_user(session, Role.ADMIN)
+    headers = await bearer(app, admin)
+    missing = {"name": "Nowhere", "team_id": "00000000-0000-4000-8000-000000000000"}
+    created = await client.post("/portfolios", json=missing, headers=headers)
+    assert created.status_code == 404 and created.json()["error"]["code"] == "team_not_found"
+    portfolio = await make_portfolio(session, admin)
+    moved = await client.patch(
+        f"/portfolios/{portfolio.slug}", json={"team_id": missing["team_id"]}, headers=headers
+    )
+    assert moved.status_code == 404 and moved.json()["error"]["code"] == "team_not_found"
