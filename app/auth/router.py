@@ -62,14 +62,13 @@ async def _sign_in(
 ) -> str:
     cache = request.app.state.cache
     address = request.client.host if request.client else "unknown"
-    await throttle.check(cache, form.username, address)
+    await throttle.admit(cache, form.username, address)
     user = await manager.authenticate(form)
     if user is None or not user.is_active:
-        await throttle.record_failure(cache, form.username, address)
         raise BadCredentials
+    await throttle.succeeded(cache, form.username, address)
     if user.approved_at is None:
         raise AccountPendingApproval
-    await throttle.reset_account(cache, form.username)
     return await jwt_strategy(request).write_token(user)
 
 

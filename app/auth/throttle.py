@@ -1,4 +1,5 @@
-"""Failed sign-ins counted per account and per client address, in the cache."""
+"""Sign-in attempts counted per account and per client address, in the cache; a right
+password takes its attempt off the address and starts the account's count again."""
 
 import logging
 import math
@@ -11,6 +12,7 @@ logger = logging.getLogger("folio.admin")
 WINDOW_SECONDS = 15 * 60
 MAX_PER_ACCOUNT = 5
 MAX_PER_ADDRESS = 20
+LIMITS = (MAX_PER_ACCOUNT, MAX_PER_ADDRESS)
 
 
 class LoginThrottled(TooManyRequests):
@@ -22,30 +24,25 @@ def _keys(email: str, address: str) -> tuple[str, str]:
     return f"login_failures:account:{email.lower()}", f"login_failures:address:{address}"
 
 
-async def check(cache: Cache, email: str, address: str) -> None:
-    """Refuse the attempt when either counter is spent. An unreachable cache does not lock
-    everyone out: the attempt goes on to the password check, and the outage is logged."""
-    account_key, address_key = _keys(email, address)
+async def admit(cache: Cache, email: str, address: str) -> None:
+    """Count the attempt before its slow password check, so that attempts made in parallel
+    cannot all pass; refuse it when the account's or the address's count is spent. An
+    unreachable cache does not lock everyone out: the attempt goes on, and it is logged."""
     try:
-        for key, limit in ((account_key, MAX_PER_ACCOUNT), (address_key, MAX_PER_ADDRESS)):
-            count = await cache.get(key)
-            if count is not None and int(count) >= limit:
+        for key, limit in zip(_keys(email, address), LIMITS, strict=True):
+            if await cache.incr(key, WINDOW_SECONDS) > limit:
                 retry_after = math.ceil(await cache.ttl(key) or WINDOW_SECONDS)
                 raise LoginThrottled(headers={"Retry-After": str(retry_after)})
     except CacheUnavailable:
         logger.warning("login throttling skipped: the cache is unavailable")
 
 
-async def record_failure(cache: Cache, email: str, address: str) -> None:
+async def succeeded(cache: Cache, email: str, address: str) -> None:
+    """The right password: the account's count starts again, and the attempt no longer
+    counts against the address (only failures do)."""
+    account_key, address_key = _keys(email, address)
     try:
-        for key in _keys(email, address):
-            await cache.incr(key, WINDOW_SECONDS)
-    except CacheUnavailable:
-        return
-
-
-async def reset_account(cache: Cache, email: str) -> None:
-    try:
-        await cache.delete(_keys(email, "")[0])
+        await cache.delete(account_key)
+        await cache.incr(address_key, WINDOW_SECONDS, by=-1)
     except CacheUnavailable:
         return

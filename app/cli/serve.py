@@ -25,5 +25,7 @@ def serve(
         workers=workers,
         reload=reload,
         server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level=settings.log_level.lower(),
     )

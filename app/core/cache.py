@@ -33,8 +33,8 @@ class Cache(Protocol):
         ...
 
     async def delete(self, *keys: str) -> None: ...
-    async def incr(self, key: str, ttl: float) -> int:
-        """Add one; the window of `ttl` seconds starts with the first increment."""
+    async def incr(self, key: str, ttl: float, by: int = 1) -> int:
+        """Add `by`; the window of `ttl` seconds starts with the first increment."""
         ...
 
     async def ttl(self, key: str) -> float | None: ...
@@ -78,9 +78,9 @@ class MemoryCache:
         for key in keys:
             self._data.pop(key, None)
 
-    async def incr(self, key: str, ttl: float) -> int:
+    async def incr(self, key: str, ttl: float, by: int = 1) -> int:
         item = self._live(key)
-        count = int(item[0]) + 1 if item else 1
+        count = int(item[0]) + by if item else by
         self._data[key] = (str(count), item[1] if item else time.monotonic() + ttl)
         return count
 
@@ -145,10 +145,10 @@ class RedisCache:
         async with self._guard():
             await self.client.delete(*keys)
 
-    async def incr(self, key: str, ttl: float) -> int:
+    async def incr(self, key: str, ttl: float, by: int = 1) -> int:
         async with self._guard():
             async with self.client.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
+                pipe.incrby(key, by)
                 pipe.pexpire(key, int(ttl * 1000), nx=True)
                 count, _ = await pipe.execute()
             return int(count)

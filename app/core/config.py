@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET_KEY
     access_token_lifetime_seconds: int = Field(default=3600, ge=60)
     cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:5173"]
+    # Proxies whose X-Forwarded-For names the client (sign-in throttling counts by address).
+    forwarded_allow_ips: str = "127.0.0.1"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_upload_bytes: int = Field(default=20_971_520, ge=1024)
 

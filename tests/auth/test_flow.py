@@ -1,10 +1,11 @@
 """The sign-in journey of the dashboard (cookie + CSRF) and of curl (bearer)."""
 
+import asyncio
 import uuid
 
 import pytest
 from fastapi import FastAPI
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Role
@@ -92,6 +93,28 @@ async def test_sixth_wrong_password_is_throttled(
     assert 0 < int(sixth.headers["Retry-After"]) <= 15 * 60
     right_but_throttled = await client.post("/auth/jwt/login", data=login_form(user.email))
     assert right_but_throttled.status_code == 429
+
+
+async def test_parallel_wrong_passwords_are_throttled_all_the_same(
+    committed_app: FastAPI,
+) -> None:
+    async with committed_app.state.sessionmaker() as session:
+        user = await make_user(session)
+    form = login_form(user.email, "wrong-pass")
+    transport = ASGITransport(app=committed_app)
+    async with AsyncClient(transport=transport, base_url="https://test") as client:
+        logins = (client.post("/auth/jwt/login", data=form) for _ in range(30))
+        answers = await asyncio.gather(*logins)
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(400) == 5 and statuses.count(429) == 25, statuses
+
+
+async def test_right_passwords_do_not_count_against_the_address(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    user = await make_user(session)
+    for _ in range(25):
+        assert (await client.post("/auth/jwt/login", data=login_form(user.email))).is_success
 
 
 async def test_success_resets_the_account_counter(
