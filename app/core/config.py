@@ -1,5 +1,8 @@
 """Folio's settings, read from the environment and `.env` by pydantic-settings."""
 
+import contextlib
+import os
+import secrets
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -11,6 +14,20 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - the known default we refuse
 MIN_SECRET_KEY_LENGTH = 32
+
+
+def kept_secret(path: Path) -> str:
+    """The secret in `path`, made (random, readable by its owner only) when there is none.
+    Processes starting together agree: the first to link its file in place wins."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+        draft.unlink()
+    return path.read_text().strip()
 
 
 class Environment(StrEnum):
@@ -36,7 +53,9 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     redis_url: str | None = None
     redis_max_connections: int = Field(default=200, ge=1)
-    secret_key: str = DEFAULT_SECRET_KEY
+    # Unset (or the known default) outside production: a random secret, made once and kept.
+    secret_key: str = ""
+    secret_key_file: Path = Path(".folio-secret")
     access_token_lifetime_seconds: int = Field(default=3600, ge=60)
     cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:5173"]
     # Proxies whose X-Forwarded-For names the client (sign-in throttling counts by address).
@@ -94,15 +113,20 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     @model_validator(mode="after")
-    def _refuse_weak_secret_in_production(self) -> Self:
-        if self.environment is Environment.PRODUCTION and (
-            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_KEY_LENGTH
-        ):
-            raise ValueError(
-                "SECRET_KEY must be set to a random value of at least "
-                f"{MIN_SECRET_KEY_LENGTH} characters in production "
-                '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
-            )
+    def _strong_secret(self) -> Self:
+        """Production refuses a missing, default or short secret; elsewhere a missing or
+        default one is replaced by a random secret kept in `secret_key_file`, so that no
+        one can sign a token with a key they could guess."""
+        unset = self.secret_key in ("", DEFAULT_SECRET_KEY)
+        if self.environment is Environment.PRODUCTION:
+            if unset or len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+                raise ValueError(
+                    "SECRET_KEY must be set to a random value of at least "
+                    f"{MIN_SECRET_KEY_LENGTH} characters in production "
+                    '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+                )
+        elif unset:
+            self.secret_key = kept_secret(self.secret_key_file)
         return self
 
     @property

@@ -2,13 +2,16 @@
 
 import re
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
 import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from app.auth.strategy import RevocableJWTStrategy
 from app.cli.main import cli
 from app.core.config import DEFAULT_SECRET_KEY, Environment, ProviderName, Settings, get_settings
 
@@ -39,8 +42,30 @@ def test_production_accepts_a_long_secret() -> None:
     assert settings.secret_key == LONG_SECRET
 
 
-def test_development_accepts_the_default_secret() -> None:
-    assert Settings(_env_file=None).secret_key == DEFAULT_SECRET_KEY
+@pytest.mark.parametrize("secret", ["", DEFAULT_SECRET_KEY])
+def test_outside_production_an_unset_secret_is_made_once_and_kept(
+    tmp_path: Path, secret: str
+) -> None:
+    kept = tmp_path / "data" / "secret"
+    first = Settings(_env_file=None, secret_key=secret, secret_key_file=kept)
+    assert first.secret_key not in ("", DEFAULT_SECRET_KEY) and len(first.secret_key) >= 48
+    assert kept.stat().st_mode & 0o777 == 0o600
+    again = Settings(_env_file=None, secret_key=secret, secret_key_file=kept)
+    assert again.secret_key == first.secret_key
+    elsewhere = Settings(_env_file=None, secret_key=secret, secret_key_file=tmp_path / "other")
+    assert elsewhere.secret_key != first.secret_key
+    assert [p.name for p in kept.parent.iterdir()] == ["secret"]
+
+
+def test_a_token_signed_with_the_old_default_is_refused(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, secret_key_file=tmp_path / "secret")
+    strategy = RevocableJWTStrategy(settings.secret_key, 3600)
+    forged = jwt.encode(
+        {"sub": str(uuid.uuid4()), "ver": 0, "jti": "x", "aud": "folio", "exp": 2**40},
+        DEFAULT_SECRET_KEY,
+        algorithm="HS256",
+    )
+    assert strategy.claims(forged) is None
 
 
 def test_cors_origins_parse_a_comma_separated_variable(clean_env: pytest.MonkeyPatch) -> None:
