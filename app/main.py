@@ -1,6 +1,7 @@
 """The application factory and its lifespan."""
 
 import gc
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -41,11 +42,14 @@ dashboard's cookie. Every error is `{"error": {"code", "message", "details"}}`.
 """
 
 
+UPLOAD_PATH = re.compile(r"/portfolios/[^/]+/trades/import")
+
+
 def body_limit(settings: Settings) -> Callable[[str], int]:
     """The body size allowed on a path: CSV uploads get more than JSON requests."""
 
     def limit_for(path: str) -> int:
-        if path.endswith("/import"):
+        if UPLOAD_PATH.fullmatch(path):
             return settings.max_upload_bytes
         return settings.max_body_bytes
 

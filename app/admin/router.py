@@ -1,10 +1,10 @@
 """Admin: approve users, change roles and teams, deactivate, manage teams, read the audit."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
 
 from app.audit import service as audit
 from app.audit.schemas import AuditEventRead
@@ -94,8 +94,8 @@ async def read_audit(
     object_type: Annotated[str | None, Query(max_length=32)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
     portfolio_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
 ) -> Page[AuditEventRead]:
     f = audit.AuditFilter(actor_id, action, object_type, object_id, portfolio_id, since, until)
     events, total = await audit.list_events(session, f, page.limit, page.offset)

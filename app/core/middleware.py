@@ -49,6 +49,8 @@ class RequestContextMiddleware:
                 headers["X-Request-ID"] = request_id
                 headers["X-Process-Time"] = f"{time.perf_counter() - started:.6f}"
                 headers.setdefault("X-Content-Type-Options", "nosniff")
+                # Answers are about a signed-in user or live books: no cache keeps them.
+                headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         limit = self.body_limit_for(scope["path"])

@@ -45,3 +45,28 @@ async def test_a_lone_surrogate_in_free_text_is_refused_and_stores_nothing(
     assert response.status_code == 422, response.text
     me = await client.get("/users/me", headers=headers)
     assert me.json()["full_name"] == user.full_name
+
+
+async def test_an_audit_time_without_a_timezone_is_refused(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    headers = await bearer(app, await make_user(session, Role.ADMIN))
+    naive = await client.get("/admin/audit?since=2026-01-01T00:00:00", headers=headers)
+    assert naive.status_code == 422, naive.text
+    aware = await client.get("/admin/audit?since=2026-01-01T00:00:00Z", headers=headers)
+    assert aware.status_code == 200, aware.text
+
+
+async def test_answers_are_not_kept_by_caches(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    me = await client.get("/users/me", headers=await bearer(app, await make_user(session)))
+    assert me.status_code == 200 and me.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/auth/import", "/portfolios/x/cash/import", "/x/import"])
+async def test_only_the_trade_import_takes_large_bodies(client: AsyncClient, path: str) -> None:
+    body = b"x" * (2 * 1024 * 1024)
+    response = await client.post(path, content=body, headers=JSON)
+    assert response.status_code == 413, response.text
+    assert response.json()["error"]["code"] == "payload_too_large"
