@@ -1,4 +1,5 @@
-"""sessions: each user's session version, and signed-out tokens kept in the database
+"""sessions: each user's session version, signed-out tokens kept in the database, and
+usernames unique whatever their case
 
 Revision ID: a4d1f0c8e2b7
 Revises: 7c2d9e4b1a05
@@ -32,9 +33,13 @@ def upgrade() -> None:
     op.create_index(
         op.f('ix_revoked_tokens_expires_at'), 'revoked_tokens', ['expires_at'], unique=False
     )
+    op.create_index(
+        'uq_users_username_lower', 'users', [sa.text('lower(username)')], unique=True
+    )
 
 
 def downgrade() -> None:
+    op.drop_index('uq_users_username_lower', table_name='users')
     op.drop_index(op.f('ix_revoked_tokens_expires_at'), table_name='revoked_tokens')
     op.drop_table('revoked_tokens')
     with op.batch_alter_table('users') as batch:

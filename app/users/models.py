@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth.permissions import Role
@@ -19,6 +19,8 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     """A Folio user, as fastapi-users expects one, with the desk's own fields."""
 
     __tablename__ = "users"
+    # "Ada" and "ada" are one username.
+    __table_args__ = (Index("uq_users_username_lower", func.lower(text("username")), unique=True),)
 
     email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
     hashed_password: Mapped[str] = mapped_column(String(1024))

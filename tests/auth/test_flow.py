@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI
@@ -270,9 +271,12 @@ async def test_weak_passwords_are_refused(client: AsyncClient, password: str, wh
     assert response.json()["error"]["code"] == "register_invalid_password"
 
 
-async def test_duplicate_username_is_a_conflict(client: AsyncClient, session: AsyncSession) -> None:
+@pytest.mark.parametrize("spelling", [str.lower, str.upper, str.title])
+async def test_duplicate_username_is_a_conflict_whatever_its_case(
+    client: AsyncClient, session: AsyncSession, spelling: Callable[[str], str]
+) -> None:
     user = await make_user(session)
-    body = {"email": "new@desk.example", "password": PASSWORD, "username": user.username}
+    body = {"email": "new@desk.example", "password": PASSWORD, "username": spelling(user.username)}
     response = await client.post("/auth/register", json=body)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "username_taken"
