@@ -53,7 +53,6 @@ def import_trades(
     ),
 ) -> None:
     """Book every trade of a CSV file into a portfolio, or none if any row is wrong."""
-    data = file.read_bytes()
 
     async def work(s: Services, bars: ProgressBars) -> ImportResult:
         async with s.sessions() as session, session.begin():
@@ -62,7 +61,8 @@ def import_trades(
                 raise PermissionDenied("The account is inactive or not approved.")
             load = portfolio_access(Permission.TRADES_CREATE)
             portfolio = await load(slug, user, session)
-            return await csv_io.import_csv(session, s.market, user, portfolio.id, data, bars)
+            with file.open("rb") as source:
+                return await csv_io.import_csv(session, s.market, user, portfolio.id, source, bars)
 
     with progress_bars() as bars:
         result = run_with_services(lambda s: work(s, bars))

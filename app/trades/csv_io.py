@@ -4,17 +4,20 @@ Every row is validated (csv_rows) before any is booked. A valid file is inserted
 each affected instrument's whole history re-folded once, and the cash moved once.
 """
 
+import asyncio
 import csv
 import io
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.audit.service import record
 from app.core.database import chunks
+from app.core.errors import DomainError
 from app.ledger import posting
 from app.ledger.models import Side, Trade, TradeStatus
 from app.market.models import Instrument
@@ -77,7 +80,7 @@ async def import_csv(
     market: MarketData,
     user: User,
     portfolio_id: uuid.UUID,
-    data: bytes,
+    source: BinaryIO,
     progress: Progress = quiet,
 ) -> ImportResult:
     """Book every trade of the file, or none: InvalidCsv names the rows that are wrong.
@@ -86,7 +89,8 @@ async def import_csv(
     cash would go below zero on any day (without negative cash).
     """
     errors = RowErrors()
-    rows = parse(data, errors, progress)
+    # Off the event loop: other requests are answered while a large file is read.
+    rows = await asyncio.to_thread(parse, source, errors, progress)
     instruments = await _instruments(session, market, rows, errors)
     portfolio = await portfolios.lock(session, portfolio_id)
     await _check_external_ids(session, portfolio_id, rows, errors)
@@ -100,6 +104,27 @@ async def import_csv(
     return ImportResult(
         booked=len(posted.ids), first_trade_id=posted.ids[0], last_trade_id=posted.ids[-1]
     )
+
+
+async def audit_refusal(
+    sessions: async_sessionmaker[AsyncSession],
+    actor_id: uuid.UUID,
+    portfolio_id: uuid.UUID,
+    sha256: str,
+    refusal: DomainError,
+) -> None:
+    """Record a refused import in a transaction of its own: the import's is rolled back."""
+    async with sessions() as session, session.begin():
+        await record(
+            session,
+            actor_id=actor_id,
+            action="trades.import_refused",
+            object_type="portfolio",
+            object_id=portfolio_id,
+            portfolio_id=portfolio_id,
+            after={"code": refusal.code, "message": refusal.message, "sha256": sha256},
+        )
+    logger.info("trades import refused", extra={"portfolio_id": str(portfolio_id)})
 
 
 # Export

@@ -5,13 +5,14 @@ Rows are numbered as a spreadsheet numbers them: the header is row 1, the first 
 
 import csv
 import gc
+import hashlib
 import io
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple, TypeVar
+from typing import BinaryIO, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 
@@ -132,20 +133,26 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _records(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise invalid({}, f"The file is not UTF-8 text (byte {exc.start}).") from exc
-    if "\x00" in text:
-        raise invalid({}, "The file is binary, not CSV text.")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _records(source: BinaryIO) -> Iterator[tuple[int, list[str]]]:
+    """The file's records, read as they are needed: a large file is never all in memory."""
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
     number = 0
     try:
-        for number, cells in enumerate(reader, start=1):
+        for number, cells in enumerate(csv.reader(_text_lines(text), strict=True), start=1):
             yield number, cells
+    except UnicodeDecodeError as exc:
+        raise invalid({}, f"The file is not UTF-8 text (row {number + 1}).") from exc
     except csv.Error as exc:
         raise invalid({number + 1: [f"not readable as CSV: {exc}"]}) from exc
+    finally:
+        text.detach()  # the caller's file stays open
+
+
+def _text_lines(text: io.TextIOWrapper) -> Iterator[str]:
+    for line in text:
+        if "\x00" in line:
+            raise invalid({}, "The file is binary, not CSV text.")
+        yield line
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -198,22 +205,26 @@ def _reasons(exc: ValidationError) -> list[str]:
     ]
 
 
-def parse(data: bytes, errors: RowErrors, progress: Progress = quiet) -> list[Row]:
-    """The file's trades in file order; what is wrong with the others goes into `errors`."""
+def parse(source: BinaryIO, errors: RowErrors, progress: Progress = quiet) -> list[Row]:
+    """The file's trades in file order; what is wrong with the others goes into `errors`.
+    Progress is told in bytes read."""
     with _collector_paused():
-        return _parse(data, errors, progress)
+        return _parse(source, errors, progress)
 
 
-def _parse(data: bytes, errors: RowErrors, progress: Progress) -> list[Row]:
-    records = list(_records(data))
-    if not records:
+def _parse(source: BinaryIO, errors: RowErrors, progress: Progress) -> list[Row]:
+    size = source.seek(0, io.SEEK_END)
+    source.seek(0)
+    records = _records(source)
+    first = next(records, None)
+    if first is None:
         raise invalid({HEADER_ROW: ["the file is empty: a header row is needed"]})
-    header = records[0][1]
+    header = first[1]
     columns = _columns(header)
     rows: list[Row] = []
-    for done, (number, cells) in enumerate(records[1:], start=1):
-        if done % PROGRESS_EVERY == 0:
-            progress("validating", done, len(records) - 1)
+    for number, cells in records:
+        if number % PROGRESS_EVERY == 0:
+            progress("validating", min(source.tell(), size), size)
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) > len(header):
@@ -227,5 +238,13 @@ def _parse(data: bytes, errors: RowErrors, progress: Progress) -> list[Row]:
                 errors.add(number, reason)
             if "ticker" in values and all(e["loc"][:1] != ("ticker",) for e in exc.errors()):
                 errors.tickers.append((number, values["ticker"].upper()))
-    progress("validating", len(records) - 1, len(records) - 1)
+    progress("validating", size, size)
     return rows
+
+
+def digest(source: BinaryIO) -> str:
+    """The file's SHA-256, read in pieces; the file is left at its start."""
+    source.seek(0)
+    sha = hashlib.file_digest(source, "sha256")  # type: ignore[arg-type]
+    source.seek(0)
+    return sha.hexdigest()

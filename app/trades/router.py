@@ -1,15 +1,16 @@
 """Trades: book, list, read, cancel, and CSV import/export."""
 
+import asyncio
 from datetime import date
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Request, UploadFile
+from fastapi import APIRouter, File, Path, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.auth.dependencies import CurrentUser
-from app.core.database import SessionDep
-from app.core.errors import PayloadTooLarge, responses
+from app.core.database import SessionDep, SessionmakerDep
+from app.core.errors import DomainError, PayloadTooLarge, responses
 from app.core.idempotency import (
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
@@ -29,10 +30,10 @@ from app.portfolios.dependencies import (
     PortfolioForTrading,
 )
 from app.portfolios.service import PortfolioArchived
-from app.trades import booking, csv_io
+from app.trades import booking, csv_io, csv_rows
 from app.trades.csv_rows import InvalidCsv
 from app.trades.dependencies import TradeInstrument
-from app.trades.schemas import ImportResult, TradeCancel, TradeCreate, TradeRead
+from app.trades.schemas import ImportFile, ImportResult, TradeCancel, TradeCreate, TradeRead
 
 router = APIRouter(prefix="/portfolios/{slug}/trades", tags=["trades"], responses=BOOKS_RESPONSES)
 
@@ -97,6 +98,8 @@ async def book_trade(
         PortfolioArchived,
         PayloadTooLarge,
         MarketDataUnavailable,
+        IdempotencyKeyReused,
+        IdempotencyKeyInFlight,
     ),
     summary="Import trades from CSV: every row is booked, or none",
     description=(
@@ -104,18 +107,26 @@ async def book_trade(
         "ticker (symbol), side (action, type; buy/sell or b/s), quantity (qty, shares), "
         "price, and optionally fees (fee, commission), notes (note, memo), external_id (id). "
         "Dates are YYYY-MM-DD. A file with any bad row books nothing: 422 `invalid_csv` lists "
-        "the rows (the header is row 1) and why. Up to 20 MB."
+        "the rows (the header is row 1) and why. Up to 20 MB. Send an Idempotency-Key to "
+        "retry safely: the same key with the same file answers the first import's result."
     ),
 )
 async def import_trades(
     portfolio: PortfolioForImport,
     user: CurrentUser,
     session: SessionDep,
+    sessions: SessionmakerDep,
     market: MarketDep,
+    idempotent: IdempotentDep,
     file: UploadFile = File(description="A CSV file of trades, UTF-8"),
-) -> ImportResult:
-    data = await file.read()
-    return await csv_io.import_csv(session, market, user, portfolio.id, data)
+) -> JSONResponse:
+    upload = ImportFile(sha256=await asyncio.to_thread(csv_rows.digest, file.file))
+    run = partial(csv_io.import_csv, session, market, user, portfolio.id, file.file)
+    try:
+        return await idempotent.post(f"import:{portfolio.id}", upload, run)
+    except DomainError as exc:
+        await csv_io.audit_refusal(sessions, user.id, portfolio.id, upload.sha256, exc)
+        raise
 
 
 @router.get(
@@ -124,10 +135,12 @@ async def import_trades(
     responses={200: {"content": {"text/csv": {}}, "description": "The booked trades as CSV"}},
     summary="Export booked trades as CSV, oldest first (the columns import reads)",
 )
-async def export_trades(portfolio: PortfolioForRead, request: Request) -> StreamingResponse:
+async def export_trades(
+    portfolio: PortfolioForRead, sessions: SessionmakerDep
+) -> StreamingResponse:
     filename = f"{portfolio.slug}-trades.csv"
     return StreamingResponse(
-        csv_io.stream_export(request.app.state.sessionmaker, portfolio.id),
+        csv_io.stream_export(sessions, portfolio.id),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -95,3 +95,9 @@ class ImportResult(BaseModel):
     booked: int
     first_trade_id: int | None
     last_trade_id: int | None
+
+
+class ImportFile(BaseModel):
+    """What an import's Idempotency-Key is bound to: the file's content."""
+
+    sha256: str

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from httpx import AsyncClient, Response
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -476,3 +476,48 @@ async def test_the_routes_are_documented(client: AsyncClient) -> None:
     assert "multipart/form-data" in imported["requestBody"]["content"]
     exported = paths["/portfolios/{slug}/trades/export"]["get"]
     assert "text/csv" in exported["responses"]["200"]["content"]
+
+
+async def test_an_import_with_an_idempotency_key_books_once(
+    client: AsyncClient, session: AsyncSession, desk: Desk
+) -> None:
+    portfolio, headers, _ = desk
+    content = "date,ticker,side,qty,price\n2025-01-06,AAPL,buy,1,100\n2025-01-07,MSFT,buy,2,50\n"
+    keyed = headers | {"Idempotency-Key": "import-2025-01-07"}
+    first = await upload(client, portfolio.slug, keyed, content)
+    again = await upload(client, portfolio.slug, keyed, content)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    other_file = await upload(client, portfolio.slug, keyed, content.replace("50", "51"))
+    assert other_file.status_code == 422, other_file.text
+    assert other_file.json()["error"]["code"] == "idempotency_key_reused"
+    trades = await client.get(f"/portfolios/{portfolio.slug}/trades", headers=headers)
+    assert trades.json()["total"] == 2
+
+
+async def test_a_refused_import_is_audited(committed_app: FastAPI) -> None:
+    async with committed_app.state.sessionmaker() as session:
+        pm = await make_user(session, Role.PORTFOLIO_MANAGER)
+        portfolio = await make_portfolio(session, pm, cash="100")
+    headers = await bearer(committed_app, pm)
+    transport = ASGITransport(app=committed_app)
+    async with AsyncClient(transport=transport, base_url="https://test") as client:
+        overdrawn = "date,ticker,side,qty,price\n2025-01-06,AAPL,buy,10,100\n"
+        refused = await upload(client, portfolio.slug, headers, overdrawn)
+        assert refused.status_code == 409, refused.text
+        malformed = await upload(client, portfolio.slug, headers, "date,ticker\n2025-01-06\n")
+        assert malformed.status_code == 422, malformed.text
+    async with committed_app.state.sessionmaker() as session:
+        events = (
+            await session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.portfolio_id == portfolio.id)
+                .order_by(AuditEvent.id)
+            )
+        ).all()
+    refusals = [e for e in events if e.action == "trades.import_refused"]
+    assert [(e.actor_id, e.after["code"]) for e in refusals] == [
+        (pm.id, "insufficient_cash"),
+        (pm.id, "invalid_csv"),
+    ]
+    assert all(len(e.after["sha256"]) == 64 for e in refusals)
