@@ -1,0 +1,49 @@
+"""A burst of signed-in requests for one cold price range, far more than the pool holds.
+
+While the vendor takes its time, no request may keep a pooled connection: the waiters wait
+on the single flight, not on the pool, and every one of them is answered.
+"""
+
+import asyncio
+
+from tests.conftest import make_settings
+from tests.core.test_cache import ThrowawayRedis
+from tests.faults.conftest import call, open_desk
+from tests.faults.fake_vendor import FakeTiingo
+
+BURST = 200
+POOL = {"db_pool_size": 2, "db_max_overflow": 1, "db_pool_timeout": 1.0}
+RANGE = "/market/tickers/GOOGL/prices?start=2024-01-02&end=2024-01-31"
+
+
+async def test_a_burst_for_one_cold_range_is_answered_whole_with_one_vendor_call(
+    fresh_database_url: str,
+) -> None:
+    vendor = FakeTiingo(mode="slow", slow_seconds=1.5)
+    await vendor.start()
+    redis = ThrowawayRedis()
+    redis.start()
+    settings = make_settings(
+        database_url=fresh_database_url,
+        redis_url=redis.url,
+        market_data_provider="tiingo",
+        tiingo_api_key="burst-test-key",
+        tiingo_base_url=vendor.url,
+        tiingo_calls_per_minute=1000,
+        vendor_timeout_seconds=10,
+        market_lock_ttl_seconds=30,
+        **POOL,
+    )
+    try:
+        async with open_desk(settings) as desk:
+            burst = (
+                call(desk.client, "prices", "GET", RANGE, headers=desk.viewer)
+                for _ in range(BURST)
+            )
+            outcomes = await asyncio.gather(*burst)
+    finally:
+        await vendor.stop()
+        redis.stop()
+    failures = [(o.status, o.code) for o in outcomes if o.status != 200]
+    assert not failures, failures[:5]
+    assert len(vendor.calls_to("/tiingo/daily/GOOGL/prices")) == 1
