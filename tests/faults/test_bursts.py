@@ -12,14 +12,17 @@ from tests.faults.conftest import call, open_desk
 from tests.faults.fake_vendor import FakeTiingo
 
 BURST = 200
-POOL = {"db_pool_size": 2, "db_max_overflow": 1, "db_pool_timeout": 1.0}
+# A pool of ten that gives up waiting sooner than the vendor answers: a request holding a
+# connection through the vendor's answer would starve the others.
+POOL = {"db_pool_size": 5, "db_max_overflow": 5, "db_pool_timeout": 2.0}
+VENDOR_SECONDS = 3.0
 RANGE = "/market/tickers/GOOGL/prices?start=2024-01-02&end=2024-01-31"
 
 
 async def test_a_burst_for_one_cold_range_is_answered_whole_with_one_vendor_call(
     fresh_database_url: str,
 ) -> None:
-    vendor = FakeTiingo(mode="slow", slow_seconds=1.5)
+    vendor = FakeTiingo(mode="slow", slow_seconds=VENDOR_SECONDS)
     await vendor.start()
     redis = ThrowawayRedis()
     redis.start()
@@ -37,8 +40,7 @@ async def test_a_burst_for_one_cold_range_is_answered_whole_with_one_vendor_call
     try:
         async with open_desk(settings) as desk:
             burst = (
-                call(desk.client, "prices", "GET", RANGE, headers=desk.viewer)
-                for _ in range(BURST)
+                call(desk.client, "prices", "GET", RANGE, headers=desk.viewer) for _ in range(BURST)
             )
             outcomes = await asyncio.gather(*burst)
     finally:
