@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from fastapi_users.authentication import BearerTransport, CookieTransport, Transport
-from fastapi_users.router import get_register_router, get_reset_password_router, get_verify_router
+from fastapi_users.exceptions import (
+    InvalidPasswordException,
+    InvalidResetPasswordToken,
+    UserAlreadyExists,
+    UserInactive,
+    UserNotExists,
+)
+from fastapi_users.router import get_verify_router
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.auth import throttle
 from app.auth.dependencies import (
@@ -22,7 +30,7 @@ from app.auth.permissions import Permission
 from app.core.config import Settings
 from app.core.database import SessionDep
 from app.core.errors import DomainError, Forbidden, responses
-from app.users.manager import UserManagerDep, UsernameTaken, get_user_manager
+from app.users.manager import UserManager, UserManagerDep, UsernameTaken, get_user_manager
 from app.users.schemas import UserCreate, UserRead
 
 
@@ -76,6 +84,40 @@ async def _sign_out(request: Request, session: SessionDep) -> None:
     await jwt_strategy(request).revoke(session, request.state.auth_token)
 
 
+class RegisterInvalidPassword(DomainError):
+    code = "register_invalid_password"
+    message = "The password is not acceptable."
+
+
+class ResetTokenInvalid(DomainError):
+    code = "reset_password_bad_token"
+    message = "The reset token is invalid or expired."
+
+
+class ResetInvalidPassword(DomainError):
+    code = "reset_password_invalid_password"
+    message = "The password is not acceptable."
+
+
+class RegistrationReceived(BaseModel):
+    message: str = (
+        "If the address has no account yet, one is made and waits for an admin's approval."
+    )
+
+
+class EmailBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(max_length=2048)
+    password: str = Field(max_length=128)
+
+
 LOGIN_ERRORS = responses(BadCredentials, AccountPendingApproval, throttle.LoginThrottled)
 LOGOUT_ERRORS = responses(InvalidCredentials, CsrfFailed)
 FormDep = Annotated[OAuth2PasswordRequestForm, Depends()]
@@ -126,10 +168,56 @@ def build_router(settings: Settings) -> APIRouter:
         _set_csrf_cookie(response, settings, None)
         return response
 
-    router.include_router(
-        get_register_router(get_user_manager, UserRead, UserCreate),
-        responses=responses(UsernameTaken),
+    @router.post(
+        "/register",
+        status_code=202,
+        response_model=RegistrationReceived,
+        responses=responses(UsernameTaken, RegisterInvalidPassword),
+        summary="Ask for an account; an admin approves it before it can sign in",
     )
-    router.include_router(get_reset_password_router(get_user_manager))
+    async def register(
+        request: Request, body: UserCreate, manager: UserManagerDep
+    ) -> RegistrationReceived:
+        try:
+            await manager.create(body, safe=True, request=request)
+        except UserAlreadyExists:
+            same_work_as_a_hash(manager)
+        except InvalidPasswordException as exc:
+            raise RegisterInvalidPassword(str(exc.reason)) from exc
+        return RegistrationReceived()
+
+    @router.post(
+        "/forgot-password",
+        status_code=202,
+        summary="Send a password reset token by email, if the address has an active account",
+    )
+    async def forgot_password(request: Request, body: EmailBody, manager: UserManagerDep) -> None:
+        try:
+            user = await manager.get_by_email(body.email)
+            await manager.forgot_password(user, request)
+        except (UserNotExists, UserInactive):
+            same_work_as_a_hash(manager)
+
+    @router.post(
+        "/reset-password",
+        responses=responses(ResetTokenInvalid, ResetInvalidPassword),
+        summary="Set a new password with a reset token; every session of the account ends",
+    )
+    async def reset_password(
+        request: Request, body: PasswordReset, manager: UserManagerDep
+    ) -> None:
+        try:
+            await manager.reset_password(body.token, body.password, request)
+        except (InvalidResetPasswordToken, UserNotExists, UserInactive) as exc:
+            raise ResetTokenInvalid from exc
+        except InvalidPasswordException as exc:
+            raise ResetInvalidPassword(str(exc.reason)) from exc
+
     router.include_router(get_verify_router(get_user_manager, UserRead))
     return router
+
+
+def same_work_as_a_hash(manager: UserManager) -> None:
+    """What hashing a password costs, spent where an answer must not say that an address
+    has (or has no) account by how fast it comes."""
+    manager.password_helper.hash(secrets.token_urlsafe(16))

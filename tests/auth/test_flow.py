@@ -24,15 +24,19 @@ async def test_register_pending_approve_then_cookie_and_bearer(
         "/auth/register",
         json={"email": "ada@desk.example", "password": PASSWORD, "username": "ada"},
     )
-    assert registered.status_code == 201, registered.text
-    user_id = registered.json()["id"]
-    assert registered.json()["approved_at"] is None
+    assert registered.status_code == 202, registered.text
 
     pending = await client.post("/auth/cookie/login", data=login_form("ada@desk.example"))
     assert pending.status_code == 403
     assert pending.json()["error"]["code"] == "account_pending_approval"
 
     admin = await make_user(session, Role.ADMIN)
+    waiting = await client.get(
+        "/admin/users?approved=false&q=ada@desk.example", headers=await bearer(app, admin)
+    )
+    [user] = waiting.json()["items"]
+    user_id = user["id"]
+    assert user["approved_at"] is None and user["username"] == "ada"
     approved = await client.post(
         f"/admin/users/{user_id}/approve", headers=await bearer(app, admin)
     )
@@ -79,6 +83,23 @@ async def test_wrong_password_is_refused_without_saying_which_part(
     assert (
         wrong.json()["error"]["code"] == unknown.json()["error"]["code"] == "login_bad_credentials"
     )
+
+
+async def test_registration_does_not_say_whether_an_address_has_an_account(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    user = await make_user(session)
+    new = {"email": "new@desk.example", "password": PASSWORD, "username": "newcomer"}
+    known = new | {"email": user.email.upper(), "username": "someone_else"}
+    answers = [await client.post("/auth/register", json=body) for body in (new, known)]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].content == answers[1].content
+    forgot = [
+        await client.post("/auth/forgot-password", json={"email": email})
+        for email in (user.email, "nobody@desk.example")
+    ]
+    assert [r.status_code for r in forgot] == [202, 202]
+    assert forgot[0].content == forgot[1].content
 
 
 async def test_sixth_wrong_password_is_throttled(
