@@ -13,6 +13,7 @@ from app.auth.permissions import Permission, Role
 from app.core.database import SessionDep
 from app.core.errors import responses
 from app.core.pagination import Page, PageDep
+from app.core.schemas import StrictBool
 from app.users import service
 from app.users.models import User
 from app.users.schemas import TeamCreate, TeamRead, UserAdminUpdate, UserRead
@@ -34,8 +35,8 @@ async def list_users(
     page: PageDep,
     role: Role | None = None,
     team_id: uuid.UUID | None = None,
-    approved: bool | None = None,
-    is_active: bool | None = None,
+    approved: StrictBool | None = None,
+    is_active: StrictBool | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Email, username or name")] = None,
 ) -> Page[UserRead]:
     f = service.UserFilter(role, team_id, approved, is_active, q)

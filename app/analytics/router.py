@@ -1,6 +1,5 @@
 """Analytics: what a portfolio is worth on a date, and how it has done over a range."""
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from app.auth.dependencies import InvalidCredentials, PermissionDenied
 from app.auth.permissions import Permission
 from app.core.database import SessionDep
 from app.core.errors import responses
+from app.core.schemas import IsoDate
 from app.market.service import MAX_QUOTES
 from app.portfolios.dependencies import portfolio_access
 from app.portfolios.models import Portfolio
@@ -44,7 +44,7 @@ async def read_valuation(
     portfolio: ForRead,
     session: SessionDep,
     request: Request,
-    as_of: Annotated[date | None, Query(description="Default: today")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Default: today")] = None,
 ) -> ValuationRead:
     return await val.valuation(session, request.app.state.market_data, portfolio, as_of)
 
@@ -68,8 +68,8 @@ async def read_performance(
     portfolio: ForRead,
     session: SessionDep,
     request: Request,
-    start: Annotated[date | None, Query(description="Default: the first trade or cash")] = None,
-    end: Annotated[date | None, Query(description="Default: today")] = None,
+    start: Annotated[IsoDate | None, Query(description="Default: the first trade or cash")] = None,
+    end: Annotated[IsoDate | None, Query(description="Default: today")] = None,
     benchmark: Annotated[
         str | None, Query(max_length=16, description="Default: the portfolio's")
     ] = None,

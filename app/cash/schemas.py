@@ -1,12 +1,11 @@
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.core.pagination import Page
-from app.core.schemas import DecimalString
+from app.core.schemas import DecimalString, PlainDecimal
 from app.ledger.models import CashType
 from app.portfolios.schemas import Ticker
 from app.trades.schemas import MAX_AMOUNT, TradeDate
@@ -29,7 +28,7 @@ class CashCreate(BaseModel):
     )
 
     type: CashType
-    amount: Decimal = Field(gt=0, lt=MAX_AMOUNT, decimal_places=8, allow_inf_nan=False)
+    amount: PlainDecimal = Field(gt=0, lt=MAX_AMOUNT, decimal_places=8, allow_inf_nan=False)
     date: TradeDate
     note: str = Field(default="", max_length=2000)
     ticker: Ticker | None = Field(default=None, description="Required for a dividend")

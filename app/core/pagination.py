@@ -5,6 +5,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
+from app.core.schemas import PlainInt
+
 MAX_PAGE_SIZE = 500
 MAX_OFFSET = 2**63 - 1  # PostgreSQL's OFFSET is a bigint
 
@@ -15,8 +17,8 @@ class PageParams(BaseModel):
 
 
 def page_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
+    limit: Annotated[PlainInt, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")] = 50,
+    offset: Annotated[PlainInt, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

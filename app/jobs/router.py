@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from app.auth.dependencies import InvalidCredentials, PermissionDenied, require
 from app.auth.permissions import Permission
 from app.core.errors import responses
+from app.core.schemas import PlainInt
 from app.jobs import service
 from app.jobs.schemas import JobRead
 from app.jobs.service import JobNotFound
@@ -25,6 +26,6 @@ JobsReader = Annotated[User, Depends(require(Permission.JOBS_READ))]
 
 @router.get("/{job_id}", response_model=JobRead, summary="A job's state (its starter or an admin)")
 async def read_job(
-    job_id: Annotated[int, Path(ge=1, le=MAX_JOB_ID)], user: JobsReader, request: Request
+    job_id: Annotated[PlainInt, Path(ge=1, le=MAX_JOB_ID)], user: JobsReader, request: Request
 ) -> JobRead:
     return await service.read_job(request.app.state.job_queue, job_id, user)

@@ -8,6 +8,7 @@ from app.auth.dependencies import CsrfFailed, InvalidCredentials, PermissionDeni
 from app.auth.permissions import Permission
 from app.core.database import utcnow
 from app.core.errors import InvalidInput, responses
+from app.core.schemas import IsoDate
 from app.market.calendar import new_york_date
 from app.market.dependencies import MarketDep
 from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable, UnknownTicker
@@ -74,8 +75,8 @@ async def read_ticker(ticker: str, market: MarketDep, response: Response) -> Tic
 async def read_prices(
     ticker: str,
     market: MarketDep,
-    start: date | None = None,
-    end: date | None = Query(None, description="Default: today in New York"),
+    start: IsoDate | None = None,
+    end: IsoDate | None = Query(None, description="Default: today in New York"),
 ) -> Response:
     end = end or new_york_date(utcnow())
     # The default start of an end in year 1 would be before the first date there is.

@@ -16,6 +16,7 @@ from app.auth.permissions import Permission
 from app.core.database import SessionDep
 from app.core.errors import responses
 from app.core.pagination import Page, PageDep
+from app.core.schemas import StrictBool
 from app.ledger import posting
 from app.portfolios import service
 from app.portfolios.dependencies import portfolio_access
@@ -52,7 +53,7 @@ async def list_portfolios(
     page: PageDep,
     q: Annotated[str | None, Query(max_length=120, description="Part of the name")] = None,
     team_id: uuid.UUID | None = None,
-    include_archived: bool = False,
+    include_archived: StrictBool = False,
 ) -> Page[PortfolioRead]:
     f = service.PortfolioFilter(q, team_id, include_archived)
     rows, total = await service.list_visible(session, user, f, page.limit, page.offset)

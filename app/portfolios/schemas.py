@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.schemas import DecimalString
+from app.core.schemas import DecimalString, StrictBool
 
 Slug = Annotated[
     str, StringConstraints(min_length=1, max_length=80, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -37,8 +37,8 @@ class PortfolioCreate(BaseModel):
     base_currency: Currency = "USD"
     team_id: uuid.UUID | None = Field(default=None, description="Default: your team")
     pm_id: uuid.UUID | None = Field(default=None, description="Admins only; default: you")
-    allow_short: bool = False
-    allow_negative_cash: bool = False
+    allow_short: StrictBool = False
+    allow_negative_cash: StrictBool = False
     benchmark: Ticker = "SPY"
     cost_method: CostMethodName = Field(
         default="average", description="How a sale realises P&L: average cost or FIFO lots"
@@ -53,8 +53,8 @@ class PortfolioUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=2000)
     base_currency: Currency | None = None
-    allow_short: bool | None = None
-    allow_negative_cash: bool | None = None
+    allow_short: StrictBool | None = None
+    allow_negative_cash: StrictBool | None = None
     benchmark: Ticker | None = None
     cost_method: CostMethodName | None = Field(
         default=None, description="Changing it folds the portfolio's history again"

@@ -1,7 +1,5 @@
 """Positions and lots: what a portfolio holds, each the fold of its booked trades."""
 
-from datetime import date
-
 from fastapi import APIRouter, Query
 
 from app.analytics.schemas import money
@@ -9,6 +7,7 @@ from app.analytics.valuation import last_closes, mark
 from app.core.database import SessionDep, utcnow
 from app.core.errors import InvalidInput, responses
 from app.core.pagination import Page, PageDep
+from app.core.schemas import IsoDate, StrictBool
 from app.market.calendar import new_york_date
 from app.market.dependencies import MarketDep
 from app.portfolios.dependencies import BOOKS_RESPONSES, PortfolioForRead
@@ -35,7 +34,7 @@ async def list_positions(
     session: SessionDep,
     page: PageDep,
     market: MarketDep,
-    include_closed: bool = False,
+    include_closed: StrictBool = False,
 ) -> Page[PositionRead]:
     rows = await service.list_positions(session, portfolio.id, include_closed=include_closed)
     rows = await mark(session, market, portfolio, rows)
@@ -96,8 +95,8 @@ async def list_realized(
     portfolio: PortfolioForRead,
     session: SessionDep,
     page: PageDep,
-    start: date | None = Query(None, description="First close date"),
-    end: date | None = Query(None, description="Last close date"),
+    start: IsoDate | None = Query(None, description="First close date"),
+    end: IsoDate | None = Query(None, description="Last close date"),
 ) -> Page[ClosedLotRead]:
     if start is not None and end is not None and start > end:
         raise InvalidRange(details={"start": start.isoformat(), "end": end.isoformat()})

@@ -1,7 +1,6 @@
 """Trades: book, list, read, cancel, and CSV import/export."""
 
 import asyncio
-from datetime import date
 from functools import partial
 from typing import Annotated
 
@@ -16,6 +15,7 @@ from app.core.idempotency import (
     IdempotencyKeyReused,
 )
 from app.core.pagination import Page, PageDep
+from app.core.schemas import IsoDate, PlainInt
 from app.ledger.models import Side, TradeStatus
 from app.ledger.posting import DuplicateExternalId, TradeAlreadyCancelled, TradeNotFound
 from app.ledger.rules import InsufficientCash, InsufficientQuantity
@@ -37,7 +37,7 @@ from app.trades.schemas import ImportFile, ImportResult, TradeCancel, TradeCreat
 
 router = APIRouter(prefix="/portfolios/{slug}/trades", tags=["trades"], responses=BOOKS_RESPONSES)
 
-TradeId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The trade's id")]
+TradeId = Annotated[PlainInt, Path(ge=1, le=2**63 - 1, description="The trade's id")]
 BOOKING_ERRORS = responses(
     InsufficientCash,
     InsufficientQuantity,
@@ -58,8 +58,8 @@ async def list_trades(
     ticker: str | None = None,
     side: Side | None = None,
     status: TradeStatus | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: IsoDate | None = None,
+    end: IsoDate | None = None,
 ) -> Page[TradeRead]:
     filters = {"ticker": ticker, "side": side, "status": status, "start": start, "end": end}
     items, total = await booking.list_trades(

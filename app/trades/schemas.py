@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.core.schemas import DecimalString
+from app.core.schemas import DecimalString, IsoDate, PlainDecimal
 from app.ledger.models import Side, TradeStatus
 from app.portfolios.schemas import Ticker
 
@@ -26,10 +26,12 @@ def _not_in_future(value: date) -> date:
     return value
 
 
-TradeDate = Annotated[date, AfterValidator(_not_in_future)]
-Quantity = Annotated[Decimal, Field(gt=0, lt=MAX_AMOUNT, decimal_places=8, allow_inf_nan=False)]
-Price = Annotated[Decimal, Field(gt=0, lt=MAX_AMOUNT, decimal_places=8, allow_inf_nan=False)]
-Fees = Annotated[Decimal, Field(ge=0, lt=MAX_AMOUNT, decimal_places=8, allow_inf_nan=False)]
+TradeDate = Annotated[IsoDate, AfterValidator(_not_in_future)]
+Quantity = Annotated[
+    PlainDecimal, Field(gt=0, lt=MAX_AMOUNT, decimal_places=8, allow_inf_nan=False)
+]
+Price = Annotated[PlainDecimal, Field(gt=0, lt=MAX_AMOUNT, decimal_places=8, allow_inf_nan=False)]
+Fees = Annotated[PlainDecimal, Field(ge=0, lt=MAX_AMOUNT, decimal_places=8, allow_inf_nan=False)]
 
 
 class TradeCreate(BaseModel):

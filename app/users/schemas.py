@@ -6,6 +6,7 @@ from fastapi_users.schemas import CreateUpdateDictModel
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from app.auth.permissions import Role
+from app.core.schemas import StrictBool
 
 Username = Annotated[
     str, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
@@ -71,7 +72,7 @@ class UserAdminUpdate(BaseModel):
 
     role: Role | None = None
     team_id: uuid.UUID | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
     full_name: str | None = Field(default=None, max_length=200)
 
 

@@ -70,3 +70,53 @@ async def test_only_the_trade_import_takes_large_bodies(client: AsyncClient, pat
     response = await client.post(path, content=body, headers=JSON)
     assert response.status_code == 413, response.text
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("quantity", "1_000"),
+        ("quantity", "١٠"),  # noqa: RUF001 (Arabic-Indic digits, on purpose)
+        ("price", " 10"),
+        ("price", True),
+        ("trade_date", 1735776000),
+        ("trade_date", "1735776000"),
+        ("trade_date", "2025-1-2"),
+    ],
+)
+async def test_trade_values_are_read_strictly(
+    client: AsyncClient, app: FastAPI, session: AsyncSession, field: str, value: object
+) -> None:
+    pm = await make_user(session, Role.PORTFOLIO_MANAGER)
+    portfolio = await make_portfolio(session, pm, cash="100000")
+    trade = {"ticker": "AAPL", "side": "buy", "quantity": "10", "price": "10"}
+    trade |= {"trade_date": "2025-01-02", field: value}
+    response = await client.post(
+        f"/portfolios/{portfolio.slug}/trades", json=trade, headers=await bearer(app, pm)
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"]["errors"][0]["loc"][-1] == field
+
+
+@pytest.mark.parametrize("flag", [1, "yes", "True", "on"])
+async def test_booleans_are_true_or_false(
+    client: AsyncClient, app: FastAPI, session: AsyncSession, flag: object
+) -> None:
+    pm = await make_user(session, Role.PORTFOLIO_MANAGER)
+    headers = await bearer(app, pm)
+    created = await client.post(
+        "/portfolios", json={"name": "Strict", "allow_short": flag}, headers=headers
+    )
+    assert created.status_code == 422, created.text
+    listed = await client.get(f"/portfolios?include_archived={flag}", headers=headers)
+    assert listed.status_code == 422, listed.text
+    assert (await client.get("/portfolios?include_archived=true", headers=headers)).is_success
+
+
+@pytest.mark.parametrize("limit", ["1_0", "٥", "+5 "])  # noqa: RUF001
+async def test_page_sizes_are_plain_numbers(
+    client: AsyncClient, app: FastAPI, session: AsyncSession, limit: str
+) -> None:
+    headers = await bearer(app, await make_user(session))
+    response = await client.get(f"/portfolios?limit={limit}", headers=headers)
+    assert response.status_code == 422, response.text
