@@ -12,11 +12,8 @@ from fastapi_offline import FastAPIOffline
 from app.admin.router import router as admin_router
 from app.analytics.router import router as analytics_router
 from app.auth import router as auth_router
-from app.auth.strategy import RevocableJWTStrategy
 from app.cash.router import router as cash_router
-from app.core.cache import create_cache
 from app.core.config import Settings, get_settings
-from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
@@ -24,13 +21,12 @@ from app.jobs.lifespan import background_work
 from app.jobs.router import router as jobs_router
 from app.jobs.tasks import Resources
 from app.market.router import router as market_router
-from app.market.service import create_market_data
 from app.ops.router import router as ops_router
 from app.portfolios.router import router as portfolios_router
 from app.positions.router import router as positions_router
+from app.state import open_state
 from app.trades.router import router as trades_router
 from app.users.bootstrap import ensure_first_admin
-from app.users.email import create_email_sender
 from app.users.router import router as users_router
 
 DESCRIPTION = """
@@ -62,30 +58,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, settings.log_dir)
-        engine = create_engine(settings)
-        cache = create_cache(settings.redis_url, settings.redis_max_connections)
-        app.state.settings = settings
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.cache = cache
-        app.state.market_data = create_market_data(settings, cache, app.state.sessionmaker)
-        app.state.email_sender = create_email_sender(settings)
-        app.state.jwt_strategy = RevocableJWTStrategy(
-            settings.secret_key, settings.access_token_lifetime_seconds
-        )
-        await ensure_first_admin(app.state.sessionmaker, settings)
-        # What start-up made lives as long as the process: keep it out of every GC pass.
-        gc.collect()
-        gc.freeze()
-        resources = Resources(app.state.sessionmaker, app.state.market_data)
-        try:
+        async with open_state(settings) as state:
+            app.state.shared = state
+            await ensure_first_admin(state.sessions, settings)
+            # What start-up made lives as long as the process: keep it out of every GC pass.
+            gc.collect()
+            gc.freeze()
+            resources = Resources(state.sessions, state.market)
             async with background_work(settings, resources) as job_queue:
-                app.state.job_queue = job_queue
+                state.job_queue = job_queue
                 yield
-        finally:
-            await app.state.market_data.close()
-            await cache.close()
-            await engine.dispose()
 
     app = FastAPIOffline(
         title="Folio",

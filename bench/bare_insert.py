@@ -30,7 +30,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings)
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
-    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.shared.sessions = create_sessionmaker(engine)
     yield
     await engine.dispose()
 

@@ -134,10 +134,13 @@ async def db(app: FastAPI) -> AsyncIterator[AsyncConnection]:
     Market data commits its own writes (instruments and bars) outside that transaction:
     what it wrote during the test is deleted after it.
     """
-    real_sessionmaker = app.state.sessionmaker
-    async with forget_new_instruments(app.state.engine), app.state.engine.connect() as conn:
+    real_sessionmaker = app.state.shared.sessions
+    async with (
+        forget_new_instruments(app.state.shared.engine),
+        app.state.shared.engine.connect() as conn,
+    ):
         transaction = await conn.begin()
-        app.state.sessionmaker = async_sessionmaker(
+        app.state.shared.sessions = async_sessionmaker(
             bind=conn,
             join_transaction_mode="create_savepoint",
             expire_on_commit=False,
@@ -146,7 +149,7 @@ async def db(app: FastAPI) -> AsyncIterator[AsyncConnection]:
         try:
             yield conn
         finally:
-            app.state.sessionmaker = real_sessionmaker
+            app.state.shared.sessions = real_sessionmaker
             await transaction.rollback()
 
 
@@ -163,7 +166,7 @@ async def forget_new_instruments(engine: AsyncEngine) -> AsyncIterator[None]:
 
 @pytest.fixture
 async def session(app: FastAPI, db: AsyncConnection) -> AsyncIterator[AsyncSession]:
-    async with app.state.sessionmaker() as s:
+    async with app.state.shared.sessions() as s:
         yield s
 
 

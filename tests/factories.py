@@ -50,7 +50,7 @@ async def make_team(session: AsyncSession, name: str | None = None) -> Team:
 
 async def bearer(app: FastAPI, user: User) -> dict[str, str]:
     """Authorization headers with a token our JWT strategy issued for user."""
-    token = await app.state.jwt_strategy.write_token(user)
+    token = await app.state.shared.tokens.write_token(user)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -8,8 +8,8 @@ from pydantic import AwareDatetime
 
 from app.audit import service as audit
 from app.audit.schemas import AuditEventRead
-from app.auth.dependencies import CsrfFailed, InvalidCredentials, PermissionDenied, require
-from app.auth.permissions import Permission, Role
+from app.auth.dependencies import CsrfFailed, InvalidCredentials, require
+from app.auth.permissions import Permission, PermissionDenied, Role
 from app.core.database import SessionDep
 from app.core.errors import responses
 from app.core.pagination import Page, PageDep

@@ -3,13 +3,13 @@
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from app.analytics import performance as perf
 from app.analytics import valuation as val
 from app.analytics.schemas import Interval, PerformanceRead, ValuationRead
-from app.auth.dependencies import InvalidCredentials, PermissionDenied
-from app.auth.permissions import Permission
+from app.auth.dependencies import InvalidCredentials
+from app.auth.permissions import Permission, PermissionDenied
 from app.core.database import SessionDep
 from app.core.errors import responses
 from app.core.schemas import IsoDate
@@ -17,6 +17,7 @@ from app.market.service import MAX_QUOTES
 from app.portfolios.dependencies import portfolio_access
 from app.portfolios.models import Portfolio
 from app.portfolios.service import PortfolioNotFound
+from app.state import MarketDep, SettingsDep
 
 router = APIRouter(
     prefix="/portfolios/{slug}",
@@ -43,10 +44,10 @@ ForRead = Annotated[Portfolio, Depends(portfolio_access(Permission.PORTFOLIOS_RE
 async def read_valuation(
     portfolio: ForRead,
     session: SessionDep,
-    request: Request,
+    market: MarketDep,
     as_of: Annotated[IsoDate | None, Query(description="Default: today")] = None,
 ) -> ValuationRead:
-    return await val.valuation(session, request.app.state.market_data, portfolio, as_of)
+    return await val.valuation(session, market, portfolio, as_of)
 
 
 @router.get(
@@ -67,7 +68,8 @@ async def read_valuation(
 async def read_performance(
     portfolio: ForRead,
     session: SessionDep,
-    request: Request,
+    market: MarketDep,
+    settings: SettingsDep,
     start: Annotated[IsoDate | None, Query(description="Default: the first trade or cash")] = None,
     end: Annotated[IsoDate | None, Query(description="Default: today")] = None,
     benchmark: Annotated[
@@ -75,6 +77,5 @@ async def read_performance(
     ] = None,
     interval: Interval = Interval.DAY,
 ) -> PerformanceRead:
-    settings = request.app.state.settings
     query = perf.Query(start, end, benchmark, interval, Decimal(settings.risk_free_rate))
-    return await perf.performance(session, request.app.state.market_data, portfolio, query)
+    return await perf.performance(session, market, portfolio, query)

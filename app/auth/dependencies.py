@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 
-from app.auth.permissions import Permission, Role, has_permission
-from app.auth.strategy import RevocableJWTStrategy
+from app.auth.permissions import Permission, PermissionDenied, effective_role, has_permission
 from app.core.database import SessionDep
 from app.core.errors import Forbidden, Unauthorized
+from app.state import AppStateDep
 from app.users.models import User
 
 AUTH_COOKIE = "folio_auth"
@@ -35,18 +35,9 @@ class CsrfFailed(Forbidden):
     message = "The X-CSRF-Token header must echo the csrftoken cookie."
 
 
-class PermissionDenied(Forbidden):
-    code = "permission_denied"
-    message = "Your role does not allow this."
-
-
-def jwt_strategy(request: Request) -> RevocableJWTStrategy:
-    strategy: RevocableJWTStrategy = request.app.state.jwt_strategy
-    return strategy
-
-
 async def current_user(
     request: Request,
+    state: AppStateDep,
     session: SessionDep,
     bearer: Annotated[str | None, Depends(bearer_scheme)],
     cookie: Annotated[str | None, Depends(cookie_scheme)],
@@ -57,7 +48,7 @@ async def current_user(
     A bearer token wins over the cookie; only cookie-authenticated writes need CSRF.
     """
     token = bearer or cookie
-    user = await jwt_strategy(request).signed_in_user(session, token) if token else None
+    user = await state.tokens.signed_in_user(session, token) if token else None
     # The read ends here: no pooled connection is held while the route waits for a vendor,
     # a shared result or a lock before its own first statement.
     await session.commit()
@@ -77,10 +68,6 @@ def _check_csrf(request: Request) -> None:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-
-
-def effective_role(user: User) -> Role:
-    return Role.ADMIN if user.is_superuser else user.role
 
 
 def require(permission: Permission) -> Callable[[User], Awaitable[User]]:

@@ -1,6 +1,12 @@
 """The permissions dictionary: what each role may do. Portfolio membership decides where."""
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from app.core.errors import Forbidden
+
+if TYPE_CHECKING:
+    from app.users.models import User
 
 
 class Role(StrEnum):
@@ -66,3 +72,13 @@ PM_ONLY: frozenset[Permission] = frozenset(
 
 def has_permission(role: Role, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS[role]
+
+
+class PermissionDenied(Forbidden):
+    code = "permission_denied"
+    message = "Your role does not allow this."
+
+
+def effective_role(user: "User") -> Role:
+    """A superuser acts as an admin whatever their role."""
+    return Role.ADMIN if user.is_superuser else user.role

@@ -23,13 +23,13 @@ from app.auth.dependencies import (
     CSRF_COOKIE,
     CsrfFailed,
     InvalidCredentials,
-    jwt_strategy,
     require,
 )
 from app.auth.permissions import Permission
 from app.core.config import Settings
 from app.core.database import SessionDep
 from app.core.errors import DomainError, Forbidden, responses
+from app.state import AppState, AppStateDep
 from app.users.manager import UserManager, UserManagerDep, UsernameTaken, get_user_manager
 from app.users.schemas import UserCreate, UserRead
 
@@ -66,9 +66,9 @@ def _set_csrf_cookie(response: Response, settings: Settings, value: str | None) 
 
 
 async def _sign_in(
-    request: Request, form: OAuth2PasswordRequestForm, manager: UserManagerDep
+    request: Request, state: AppState, form: OAuth2PasswordRequestForm, manager: UserManagerDep
 ) -> str:
-    cache = request.app.state.cache
+    cache = state.cache
     address = request.client.host if request.client else "unknown"
     await throttle.admit(cache, form.username, address)
     user = await manager.authenticate(form)
@@ -77,11 +77,11 @@ async def _sign_in(
     await throttle.succeeded(cache, form.username, address)
     if user.approved_at is None:
         raise AccountPendingApproval
-    return await jwt_strategy(request).write_token(user)
+    return await state.tokens.write_token(user)
 
 
-async def _sign_out(request: Request, session: SessionDep) -> None:
-    await jwt_strategy(request).revoke(session, request.state.auth_token)
+async def _sign_out(request: Request, state: AppState, session: SessionDep) -> None:
+    await state.tokens.revoke(session, request.state.auth_token)
 
 
 class RegisterInvalidPassword(DomainError):
@@ -130,8 +130,10 @@ def build_router(settings: Settings) -> APIRouter:
     signed_in = Depends(require(Permission.ACCOUNT_SELF))
 
     @router.post("/jwt/login", summary="Sign in; returns a bearer token", responses=LOGIN_ERRORS)
-    async def jwt_login(request: Request, form: FormDep, manager: UserManagerDep) -> Response:
-        return await bearer.get_login_response(await _sign_in(request, form, manager))
+    async def jwt_login(
+        request: Request, state: AppStateDep, form: FormDep, manager: UserManagerDep
+    ) -> Response:
+        return await bearer.get_login_response(await _sign_in(request, state, form, manager))
 
     @router.post(
         "/jwt/logout",
@@ -140,8 +142,8 @@ def build_router(settings: Settings) -> APIRouter:
         responses=LOGOUT_ERRORS,
         dependencies=[signed_in],
     )
-    async def jwt_logout(request: Request, session: SessionDep) -> Response:
-        await _sign_out(request, session)
+    async def jwt_logout(request: Request, state: AppStateDep, session: SessionDep) -> Response:
+        await _sign_out(request, state, session)
         return Response(status_code=204)
 
     @router.post(
@@ -150,8 +152,10 @@ def build_router(settings: Settings) -> APIRouter:
         responses=LOGIN_ERRORS,
         summary="Sign in; sets the HttpOnly auth cookie and the csrftoken cookie",
     )
-    async def cookie_login(request: Request, form: FormDep, manager: UserManagerDep) -> Response:
-        response = await cookie.get_login_response(await _sign_in(request, form, manager))
+    async def cookie_login(
+        request: Request, state: AppStateDep, form: FormDep, manager: UserManagerDep
+    ) -> Response:
+        response = await cookie.get_login_response(await _sign_in(request, state, form, manager))
         _set_csrf_cookie(response, settings, secrets.token_urlsafe(32))
         return response
 
@@ -162,8 +166,8 @@ def build_router(settings: Settings) -> APIRouter:
         responses=LOGOUT_ERRORS,
         dependencies=[signed_in],
     )
-    async def cookie_logout(request: Request, session: SessionDep) -> Response:
-        await _sign_out(request, session)
+    async def cookie_logout(request: Request, state: AppStateDep, session: SessionDep) -> Response:
+        await _sign_out(request, state, session)
         response = await cookie.get_logout_response()
         _set_csrf_cookie(response, settings, None)
         return response

@@ -18,7 +18,6 @@ from app.core.idempotency import (
 from app.core.pagination import PageDep
 from app.ledger.posting import instrument_for
 from app.ledger.rules import InsufficientCash
-from app.market.dependencies import MarketDep
 from app.market.models import Instrument
 from app.market.provider import MarketDataUnavailable, UnknownTickerInBooking
 from app.portfolios.dependencies import (
@@ -28,6 +27,7 @@ from app.portfolios.dependencies import (
     PortfolioForRead,
 )
 from app.portfolios.service import PortfolioArchived
+from app.state import MarketDep
 
 router = APIRouter(prefix="/portfolios/{slug}/cash", tags=["cash"], responses=BOOKS_RESPONSES)
 

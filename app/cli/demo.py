@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.permissions import Role
 from app.cash import service as cash
 from app.cash.schemas import CashCreate
-from app.cli.services import Services, run_with_services
+from app.cli.services import run_with_services
 from app.core.database import utcnow
 from app.core.errors import Conflict
 from app.ledger import posting
@@ -27,6 +27,7 @@ from app.market.service import MarketData
 from app.portfolios import service as portfolios
 from app.portfolios.models import Portfolio
 from app.portfolios.schemas import PortfolioCreate
+from app.state import AppState
 from app.trades import booking
 from app.trades.schemas import TradeCreate
 from app.users.models import Team, User
@@ -253,7 +254,7 @@ async def _counts(session: AsyncSession, portfolio: Portfolio) -> tuple[int, int
     return trades or 0, open_positions or 0
 
 
-async def seed_desk(s: Services) -> Seeded:
+async def seed_desk(s: AppState) -> Seeded:
     async with s.sessions() as session:
         if await session.scalar(select(Team.id).where(Team.name == TEAM_NAME)):
             raise DemoExists

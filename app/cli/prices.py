@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.cli.common import load_settings
-from app.cli.services import Services, run_with_services
+from app.cli.services import run_with_services
 from app.core.database import utcnow
 from app.jobs.embedded import refresh_held
 from app.jobs.queue import open_queue
@@ -16,6 +16,7 @@ from app.jobs.tasks import Resources, backfill_prices
 from app.market.calendar import new_york_date
 from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable, UnknownTicker
 from app.market.service import normalise
+from app.state import AppState
 
 app = typer.Typer(help="Stored market prices.", no_args_is_help=True)
 
@@ -56,7 +57,7 @@ def backfill(
         raise typer.Exit(1)
 
 
-async def _backfill(s: Services, tickers: list[str], start: date, end: date) -> list[str]:
+async def _backfill(s: AppState, tickers: list[str], start: date, end: date) -> list[str]:
     failed: list[str] = []
     console = Console(stderr=True)
     columns = (TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn())

@@ -13,9 +13,10 @@ from app.analytics.performance import Query, performance
 from app.analytics.schemas import FiguresRead, Interval, PerformanceRead, ValuationRead
 from app.analytics.valuation import valuation
 from app.cli.common import load_settings
-from app.cli.services import Services, run_with_services
+from app.cli.services import run_with_services
 from app.portfolios.models import Portfolio
 from app.portfolios.service import PortfolioNotFound
+from app.state import AppState
 
 FIGURES = (
     ("TWR", "twr", True),
@@ -38,7 +39,7 @@ def report(
     risk_free = load_settings().risk_free_rate
     first, last = (d.date() if d else None for d in (start, end))
 
-    async def work(s: Services) -> tuple[ValuationRead, PerformanceRead]:
+    async def work(s: AppState) -> tuple[ValuationRead, PerformanceRead]:
         async with s.sessions() as session, session.begin():
             portfolio = await session.scalar(select(Portfolio).where(Portfolio.slug == slug))
             if portfolio is None:

@@ -1,54 +1,30 @@
-"""What the data commands share: sessions and market data, built and closed around one run."""
+"""What the data commands share: the app's state, opened and closed around one run."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli.common import load_settings
-from app.core.cache import create_cache
-from app.core.config import Settings
-from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import DomainError
-from app.market.service import MarketData, create_market_data
+from app.state import AppState, open_state
 from app.users.models import User
 from app.users.service import UserNotFound
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Services:
-    sessions: async_sessionmaker[AsyncSession]
-    market: MarketData
-
-
-@asynccontextmanager
-async def services(settings: Settings) -> AsyncIterator[Services]:
-    engine = create_engine(settings)
-    cache = create_cache(settings.redis_url, settings.redis_max_connections)
-    sessions = create_sessionmaker(engine)
-    market = create_market_data(settings, cache, sessions)
-    try:
-        yield Services(sessions, market)
-    finally:
-        await market.close()
-        await cache.close()
-        await engine.dispose()
-
-
-def run_with_services(work: Callable[[Services], Awaitable[T]]) -> T:
-    """Run work; a domain error becomes its message (and any row errors) and exit 1."""
+def run_with_services(work: Callable[[AppState], Awaitable[T]]) -> T:
+    """Run work with what the app opens (the same composition root); a domain error becomes
+    its message (and any row errors) and exit 1."""
     settings = load_settings()
 
     async def main() -> T:
-        async with services(settings) as s:
-            return await work(s)
+        async with open_state(settings) as state:
+            return await work(state)
 
     try:
         return asyncio.run(main())

@@ -12,12 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import PermissionDenied
-from app.auth.permissions import Permission
-from app.cli.services import Services, run_with_services, user_by_email
+from app.auth.permissions import Permission, PermissionDenied
+from app.cli.services import run_with_services, user_by_email
 from app.portfolios.dependencies import portfolio_access
 from app.portfolios.models import Portfolio
 from app.portfolios.service import PortfolioNotFound
+from app.state import AppState
 from app.trades import csv_io
 from app.trades.schemas import ImportResult
 
@@ -54,7 +54,7 @@ def import_trades(
 ) -> None:
     """Book every trade of a CSV file into a portfolio, or none if any row is wrong."""
 
-    async def work(s: Services, bars: ProgressBars) -> ImportResult:
+    async def work(s: AppState, bars: ProgressBars) -> ImportResult:
         async with s.sessions() as session, session.begin():
             user = await user_by_email(session, email)
             if not user.is_active or user.approved_at is None:
@@ -77,7 +77,7 @@ def export_trades(
 ) -> None:
     """Write a portfolio's booked trades as CSV, oldest first (the columns import reads)."""
 
-    async def work(s: Services, out: TextIO, bars: ProgressBars) -> None:
+    async def work(s: AppState, out: TextIO, bars: ProgressBars) -> None:
         async with s.sessions() as session:
             portfolio = await _portfolio(session, slug)
             async for text in csv_io.export_csv(session, portfolio.id, bars):

@@ -7,11 +7,11 @@ import typer
 from procrastinate.app import WorkerOptions
 
 from app.cli.common import load_settings
-from app.cli.services import services
 from app.core.config import Settings
 from app.core.logging import configure_logging
 from app.jobs.queue import open_queue
 from app.jobs.tasks import RESOURCES, Resources
+from app.state import open_state
 
 # Beyond one connection per concurrent job: listening for new jobs, the schedule, heartbeats.
 SPARE_CONNECTIONS = 3
@@ -42,7 +42,7 @@ def worker(
 
 async def _work(settings: Settings, concurrency: int, queues: list[str]) -> None:
     async with (
-        services(settings) as s,
+        open_state(settings) as s,
         open_queue(settings, concurrency + SPARE_CONNECTIONS, "folio-worker") as queue,
     ):
         options: WorkerOptions = {

@@ -2,15 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 
-from app.auth.dependencies import InvalidCredentials, PermissionDenied, require
-from app.auth.permissions import Permission
+from app.auth.dependencies import InvalidCredentials, require
+from app.auth.permissions import Permission, PermissionDenied
 from app.core.errors import responses
 from app.core.schemas import PlainInt
 from app.jobs import service
 from app.jobs.schemas import JobRead
 from app.jobs.service import JobNotFound
+from app.state import JobQueueDep
 from app.users.models import User
 
 MAX_JOB_ID = 2**63 - 1
@@ -26,6 +27,6 @@ JobsReader = Annotated[User, Depends(require(Permission.JOBS_READ))]
 
 @router.get("/{job_id}", response_model=JobRead, summary="A job's state (its starter or an admin)")
 async def read_job(
-    job_id: Annotated[PlainInt, Path(ge=1, le=MAX_JOB_ID)], user: JobsReader, request: Request
+    job_id: Annotated[PlainInt, Path(ge=1, le=MAX_JOB_ID)], user: JobsReader, queue: JobQueueDep
 ) -> JobRead:
-    return await service.read_job(request.app.state.job_queue, job_id, user)
+    return await service.read_job(queue, job_id, user)

@@ -3,8 +3,7 @@
 from procrastinate import App
 from procrastinate.jobs import Job
 
-from app.auth.dependencies import effective_role
-from app.auth.permissions import Role
+from app.auth.permissions import Role, effective_role
 from app.core.errors import NotFound
 from app.jobs.schemas import JobRead
 from app.users.models import User

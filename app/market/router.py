@@ -4,13 +4,12 @@ from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from app.auth.dependencies import CsrfFailed, InvalidCredentials, PermissionDenied, require
-from app.auth.permissions import Permission
+from app.auth.dependencies import CsrfFailed, InvalidCredentials, require
+from app.auth.permissions import Permission, PermissionDenied
 from app.core.database import utcnow
 from app.core.errors import InvalidInput, responses
 from app.core.schemas import IsoDate
 from app.market.calendar import new_york_date
-from app.market.dependencies import MarketDep
 from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable, UnknownTicker
 from app.market.results import BarsResult, QuoteResult
 from app.market.schemas import (
@@ -23,6 +22,7 @@ from app.market.schemas import (
     prices_json,
 )
 from app.market.service import MAX_QUOTES, REFRESH_DAYS
+from app.state import MarketDep
 
 DEFAULT_RANGE_DAYS = 365
 MAX_RANGE_DAYS = 20 * 366

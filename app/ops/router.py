@@ -3,12 +3,13 @@
 import asyncio
 import secrets
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from app.ops.quotes import QUOTES
 from app.ops.schemas import Check, Health, Quote, Readiness
+from app.state import AppState, AppStateDep
 
 router = APIRouter(tags=["operations"])
 
@@ -26,10 +27,9 @@ async def health() -> Health:
     summary="Readiness of the database, the cache and the market-data provider",
     responses={503: {"model": Readiness, "description": "The database is down"}},
 )
-async def ready(request: Request, response: Response) -> Readiness:
-    state = request.app.state
-    database, cache = await asyncio.gather(_check_database(request), _check_cache(request))
-    market = state.market_data.health()
+async def ready(state: AppStateDep, response: Response) -> Readiness:
+    database, cache = await asyncio.gather(_check_database(state), _check_cache(state))
+    market = state.market.health()
     if database.status == "down":
         response.status_code = 503
         status = "unavailable"
@@ -38,8 +38,8 @@ async def ready(request: Request, response: Response) -> Readiness:
     return Readiness(status=status, database=database, cache=cache, market_data=market)
 
 
-async def _check_database(request: Request) -> Check:
-    engine = request.app.state.engine
+async def _check_database(state: AppState) -> Check:
+    engine = state.engine
     backend = engine.dialect.name
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), engine.connect() as conn:
@@ -49,8 +49,8 @@ async def _check_database(request: Request) -> Check:
     return Check(status="up", backend=backend)
 
 
-async def _check_cache(request: Request) -> Check:
-    cache = request.app.state.cache
+async def _check_cache(state: AppState) -> Check:
+    cache = state.cache
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
             up = await cache.ping()

@@ -10,14 +10,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import (
-    CsrfFailed,
-    CurrentUser,
-    InvalidCredentials,
+from app.auth.dependencies import CsrfFailed, CurrentUser, InvalidCredentials
+from app.auth.permissions import (
+    PM_ONLY,
+    Permission,
     PermissionDenied,
+    Role,
     effective_role,
+    has_permission,
 )
-from app.auth.permissions import PM_ONLY, Permission, Role, has_permission
 from app.core.database import SessionDep
 from app.core.errors import responses
 from app.core.idempotency import IdempotencyKeyHeader, idempotent_post

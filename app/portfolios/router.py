@@ -5,14 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from app.auth.dependencies import (
-    CsrfFailed,
-    CurrentUser,
-    InvalidCredentials,
-    PermissionDenied,
-    require,
-)
-from app.auth.permissions import Permission
+from app.auth.dependencies import CsrfFailed, CurrentUser, InvalidCredentials, require
+from app.auth.permissions import Permission, PermissionDenied
 from app.core.database import SessionDep
 from app.core.errors import responses
 from app.core.pagination import Page, PageDep

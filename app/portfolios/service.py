@@ -10,8 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import record, snapshot
-from app.auth.dependencies import PermissionDenied, effective_role
-from app.auth.permissions import Role
+from app.auth.permissions import PermissionDenied, Role, effective_role
 from app.core.database import utcnow
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.portfolios.models import Portfolio, PortfolioMember

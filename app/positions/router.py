@@ -9,11 +9,11 @@ from app.core.errors import InvalidInput, responses
 from app.core.pagination import Page, PageDep
 from app.core.schemas import IsoDate, StrictBool
 from app.market.calendar import new_york_date
-from app.market.dependencies import MarketDep
 from app.portfolios.dependencies import BOOKS_RESPONSES, PortfolioForRead
 from app.portfolios.schemas import Ticker
 from app.positions import service
 from app.positions.schemas import ClosedLotRead, LotRead, PositionRead
+from app.state import MarketDep
 
 router = APIRouter(prefix="/portfolios/{slug}", tags=["positions"], responses=BOOKS_RESPONSES)
 

@@ -7,8 +7,8 @@ from fastapi import Depends
 from app.auth.dependencies import CurrentUser
 from app.core.database import SessionDep
 from app.ledger.posting import instrument_for
-from app.market.dependencies import MarketDep
 from app.market.models import Instrument
+from app.state import MarketDep
 from app.trades.schemas import TradeCreate
 
 

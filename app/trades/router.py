@@ -19,7 +19,6 @@ from app.core.schemas import IsoDate, PlainInt
 from app.ledger.models import Side, TradeStatus
 from app.ledger.posting import DuplicateExternalId, TradeAlreadyCancelled, TradeNotFound
 from app.ledger.rules import InsufficientCash, InsufficientQuantity
-from app.market.dependencies import MarketDep
 from app.market.provider import MarketDataUnavailable, UnknownTickerInBooking
 from app.portfolios.dependencies import (
     BOOKS_RESPONSES,
@@ -30,6 +29,7 @@ from app.portfolios.dependencies import (
     PortfolioForTrading,
 )
 from app.portfolios.service import PortfolioArchived
+from app.state import MarketDep
 from app.trades import booking, csv_io, csv_rows
 from app.trades.csv_rows import InvalidCsv
 from app.trades.dependencies import TradeInstrument

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.database import SessionDep
 from app.core.errors import Conflict, InvalidInput
+from app.state import AppStateDep
 from app.users.email import EmailSender
 from app.users.models import User
 from app.users.schemas import UserCreate
@@ -122,10 +123,9 @@ async def get_user_db(session: SessionDep) -> UserDatabase:
 
 
 async def get_user_manager(
-    request: Request, user_db: Annotated[UserDatabase, Depends(get_user_db)]
+    state: AppStateDep, user_db: Annotated[UserDatabase, Depends(get_user_db)]
 ) -> UserManager:
-    state = request.app.state
-    return UserManager(user_db, state.settings.secret_key, state.email_sender)
+    return UserManager(user_db, state.settings.secret_key, state.email)
 
 
 UserManagerDep = Annotated[UserManager, Depends(get_user_manager)]

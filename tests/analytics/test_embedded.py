@@ -24,7 +24,7 @@ async def the_week_on(url: str) -> tuple[str, dict[str, object]]:
     app = create_app(make_settings(database_url=url, redis_url=None))
     transport = ASGITransport(app=app)
     async with LifespanManager(app), AsyncClient(transport=transport, base_url="http://t") as c:
-        async with app.state.sessionmaker() as session:
+        async with app.state.shared.sessions() as session:
             await add_instrument(session, "TESTA", A_CLOSES)
             await add_instrument(session, "TESTB", B_CLOSES)
             desk = await make_desk(app, session, c)

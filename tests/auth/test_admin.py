@@ -106,9 +106,9 @@ class RecordingSender:
 
 @pytest.fixture
 def outbox(app: FastAPI) -> Iterator[RecordingSender]:
-    real, app.state.email_sender = app.state.email_sender, RecordingSender()
-    yield app.state.email_sender
-    app.state.email_sender = real
+    real, app.state.shared.email = app.state.shared.email, RecordingSender()
+    yield app.state.shared.email
+    app.state.shared.email = real
 
 
 async def test_forgot_and_reset_password_by_email(

@@ -64,9 +64,9 @@ async def test_signed_in_and_signed_out_without_the_cache(sqlite_url: str) -> No
     settings = make_settings(database_url=sqlite_url, redis_url="redis://127.0.0.1:1/0")
     app = create_app(settings)
     async with LifespanManager(app), client_for(app) as client:
-        async with app.state.sessionmaker() as session:
+        async with app.state.shared.sessions() as session:
             user = await make_user(session)
-        headers = {"Authorization": f"Bearer {await app.state.jwt_strategy.write_token(user)}"}
+        headers = {"Authorization": f"Bearer {await app.state.shared.tokens.write_token(user)}"}
         assert (await client.get("/users/me", headers=headers)).status_code == 200
         assert (await client.post("/auth/jwt/logout", headers=headers)).status_code == 204
         assert (await client.get("/users/me", headers=headers)).status_code == 401

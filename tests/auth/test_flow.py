@@ -120,7 +120,7 @@ async def test_sixth_wrong_password_is_throttled(
 async def test_parallel_wrong_passwords_are_throttled_all_the_same(
     committed_app: FastAPI,
 ) -> None:
-    async with committed_app.state.sessionmaker() as session:
+    async with committed_app.state.shared.sessions() as session:
         user = await make_user(session)
     form = login_form(user.email, "wrong-pass")
     transport = ASGITransport(app=committed_app)
@@ -207,7 +207,7 @@ async def test_tampered_and_expired_tokens_are_refused(
     token = (await bearer(app, user))["Authorization"].split()[1]
     header, payload, signature = token.split(".")
     tampered = f"{header}.{payload}.{signature[:-2]}xx"
-    key = app.state.jwt_strategy.encode_key
+    key = app.state.shared.tokens.encode_key
     claims = pyjwt.decode(token, options={"verify_signature": False})
     expired = pyjwt.encode(claims | {"exp": 1}, key, algorithm="HS256")
     other_key = pyjwt.encode(claims, "another secret of the right length......", algorithm="HS256")

@@ -34,7 +34,7 @@ async def test_a_token_without_expiry_is_refused(
     token = (await bearer(app, user))["Authorization"].split()[1]
     claims = jwt.decode(token, options={"verify_signature": False})
     del claims["exp"]
-    forever = jwt.encode(claims, app.state.jwt_strategy.encode_key, algorithm="HS256")
+    forever = jwt.encode(claims, app.state.shared.tokens.encode_key, algorithm="HS256")
     assert not await _signed_in(client, {"Authorization": f"Bearer {forever}"})
 
 

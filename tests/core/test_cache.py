@@ -151,7 +151,7 @@ async def test_api_survives_a_redis_outage_and_uses_redis_again_after(
         LifespanManager(app),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
     ):
-        cache: Cache = app.state.cache
+        cache: Cache = app.state.shared.cache
         ready = await client.get("/health/ready")
         assert ready.status_code == 200
         assert ready.json()["cache"] == {"status": "up", "backend": "redis", "detail": None}

@@ -151,7 +151,7 @@ async def test_a_request_that_succeeds_commits_its_writes_once(
     unit_of_work_app: tuple[AsyncClient, FastAPI], committed_table: tuple[Table, AsyncEngine]
 ) -> None:
     client, app = unit_of_work_app
-    counts = count_transactions(app.state.engine)
+    counts = count_transactions(app.state.shared.engine)
     response = await client.post("/probe/ok")
     assert response.status_code == 200, response.text
     assert counts["commit"] == 1
@@ -162,7 +162,7 @@ async def test_a_request_that_raises_rolls_back_every_write(
     unit_of_work_app: tuple[AsyncClient, FastAPI], committed_table: tuple[Table, AsyncEngine]
 ) -> None:
     client, app = unit_of_work_app
-    counts = count_transactions(app.state.engine)
+    counts = count_transactions(app.state.shared.engine)
     response = await client.post("/probe/fail")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "probe_refused"

@@ -235,7 +235,7 @@ async def open_desk(settings: Settings, cash: str = "10000000") -> AsyncIterator
             timeout=30,
         ) as client,
     ):
-        async with app.state.sessionmaker() as session:
+        async with app.state.shared.sessions() as session:
             team = await make_team(session)
             pm = await make_user(session, Role.PORTFOLIO_MANAGER, team=team)
             analyst = await make_user(session, Role.ANALYST, team=team)

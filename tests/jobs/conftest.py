@@ -55,7 +55,7 @@ def resources(market: RecordingMarket, app_sessions: async_sessionmaker[AsyncSes
 @pytest.fixture
 def app_sessions(app: FastAPI, db: AsyncConnection) -> async_sessionmaker[AsyncSession]:
     """Sessions inside the test's rolled-back transaction."""
-    sessions: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    sessions: async_sessionmaker[AsyncSession] = app.state.shared.sessions
     return sessions
 
 

@@ -41,7 +41,7 @@ async def test_a_job_that_ran_says_it_succeeded(
     client: AsyncClient, app: FastAPI, session: AsyncSession, resources: Resources
 ) -> None:
     starter = await make_user(session, Role.ANALYST)
-    queue: App = app.state.job_queue
+    queue: App = app.state.shared.job_queue
     job_id = await backfill_prices.defer_async(
         ticker="KO", start="2024-01-01", end="2024-01-31", requested_by=str(starter.id)
     )
@@ -64,8 +64,8 @@ async def test_the_embedded_mode_has_no_jobs(tmp_sqlite_url: str) -> None:
     await asyncio.to_thread(upgrade_to_head, tmp_sqlite_url)
     embedded = create_app(make_settings(database_url=tmp_sqlite_url, redis_url=None))
     async with LifespanManager(embedded):
-        assert embedded.state.job_queue is None
-        async with embedded.state.sessionmaker() as session:
+        assert embedded.state.shared.job_queue is None
+        async with embedded.state.shared.sessions() as session:
             user = await make_user(session, Role.ADMIN)
         transport = ASGITransport(app=embedded)
         async with AsyncClient(transport=transport, base_url="http://test") as client:

@@ -19,7 +19,7 @@ async def test_the_cash_rule_and_fifo_lots_hold_on_sqlite(tmp_sqlite_url: str) -
     app = create_app(make_settings(database_url=tmp_sqlite_url, redis_url=None))
     transport = ASGITransport(app=app)
     async with LifespanManager(app), AsyncClient(transport=transport, base_url="http://t") as c:
-        async with app.state.sessionmaker() as session:
+        async with app.state.shared.sessions() as session:
             pm = await make_user(session, Role.PORTFOLIO_MANAGER)
             slug = (await make_portfolio(session, pm)).slug
             headers = await bearer(app, pm)

@@ -52,13 +52,13 @@ UseMarket = Callable[[MarketData], None]
 @pytest.fixture
 def use_market(app: FastAPI) -> Iterator[UseMarket]:
     """Serve the routes from a MarketData of the test's choosing, then put the app's back."""
-    original = app.state.market_data
+    original = app.state.shared.market
 
     def swap(market: MarketData) -> None:
-        app.state.market_data = market
+        app.state.shared.market = market
 
     yield swap
-    app.state.market_data = original
+    app.state.shared.market = original
 
 
 @pytest.fixture(autouse=True)

@@ -163,7 +163,7 @@ async def test_responses_carry_security_headers_and_no_server_details(
 
 
 async def test_cors_answers_only_configured_origins(client: AsyncClient, app: FastAPI) -> None:
-    allowed = app.state.settings.cors_origins[0]
+    allowed = app.state.shared.settings.cors_origins[0]
     preflight = {"Access-Control-Request-Method": "POST"}
     good = await client.options("/health", headers=preflight | {"Origin": allowed})
     assert good.headers["access-control-allow-origin"] == allowed

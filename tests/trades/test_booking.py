@@ -320,7 +320,7 @@ async def test_two_bookings_in_one_session_keep_both_cash_changes(
     buy = TradeCreate(
         ticker="AAPL", side="buy", quantity=Decimal(1), price=Decimal(100), trade_date="2026-01-05"
     )
-    instrument = await instrument_for(session, app.state.market_data, "AAPL")
+    instrument = await instrument_for(session, app.state.shared.market, "AAPL")
     await book_trade(session, pm, await lock(session, portfolio.id), instrument, buy)
     await session.commit()
     stored = await session.scalar(

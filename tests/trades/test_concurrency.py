@@ -17,7 +17,7 @@ from tests.trades.helpers import book, deposit, positions
 
 
 async def setup_desk(app: FastAPI, cash: str = "0") -> tuple[AsyncClient, str, dict[str, str]]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.shared.sessions() as session:
         pm = await make_user(session, Role.PORTFOLIO_MANAGER)
         portfolio = await make_portfolio(session, pm, cash=cash)
         slug = portfolio.slug
@@ -40,7 +40,7 @@ async def test_fifty_concurrent_sells_of_a_twenty_share_position(committed_app: 
         held = (await positions(client, slug, headers))["AAPL"]
         assert held["quantity"] == "0"
         portfolio_id = (await client.get(f"/portfolios/{slug}", headers=headers)).json()["id"]
-        async with committed_app.state.sessionmaker() as session:
+        async with committed_app.state.shared.sessions() as session:
             instrument_id = await session.scalar(select(Trade.instrument_id).limit(1))
             assert instrument_id is not None
             fills = (await booked_fills(session, uuid.UUID(portfolio_id), [instrument_id]))[

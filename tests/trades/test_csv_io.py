@@ -463,7 +463,7 @@ async def test_a_file_over_the_upload_limit_is_refused_before_it_is_read(
     client: AsyncClient, desk: Desk, app: FastAPI
 ) -> None:
     portfolio, headers, _ = desk
-    too_big = b"x" * (app.state.settings.max_upload_bytes + 1)
+    too_big = b"x" * (app.state.shared.settings.max_upload_bytes + 1)
     response = await upload(client, portfolio.slug, headers, too_big)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
@@ -496,7 +496,7 @@ async def test_an_import_with_an_idempotency_key_books_once(
 
 
 async def test_a_refused_import_is_audited(committed_app: FastAPI) -> None:
-    async with committed_app.state.sessionmaker() as session:
+    async with committed_app.state.shared.sessions() as session:
         pm = await make_user(session, Role.PORTFOLIO_MANAGER)
         portfolio = await make_portfolio(session, pm, cash="100")
     headers = await bearer(committed_app, pm)
@@ -507,7 +507,7 @@ async def test_a_refused_import_is_audited(committed_app: FastAPI) -> None:
         assert refused.status_code == 409, refused.text
         malformed = await upload(client, portfolio.slug, headers, "date,ticker\n2025-01-06\n")
         assert malformed.status_code == 422, malformed.text
-    async with committed_app.state.sessionmaker() as session:
+    async with committed_app.state.shared.sessions() as session:
         events = (
             await session.scalars(
                 select(AuditEvent)

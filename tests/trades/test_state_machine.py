@@ -104,7 +104,7 @@ class Desk:
 
     async def new_portfolios(self) -> tuple[list[str], dict[str, str]]:
         """Two portfolios of one PM: the first folds by average cost, the second by FIFO."""
-        async with self.app.state.sessionmaker() as session:
+        async with self.app.state.shared.sessions() as session:
             pm = await make_user(session, Role.PORTFOLIO_MANAGER)
             slugs = [(await make_portfolio(session, pm)).slug for _ in range(2)]
             headers = await bearer(self.app, pm)
