@@ -11,7 +11,9 @@ logger = logging.getLogger("folio.admin")
 
 WINDOW_SECONDS = 15 * 60
 MAX_PER_ACCOUNT = 5
-MAX_PER_ADDRESS = 20
+# High enough that one office's typos behind one address lock no one else out; low enough
+# to bound guessing across many accounts from one address.
+MAX_PER_ADDRESS = 100
 LIMITS = (MAX_PER_ACCOUNT, MAX_PER_ADDRESS)
 
 

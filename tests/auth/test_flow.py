@@ -151,13 +151,24 @@ async def test_success_resets_the_account_counter(
         assert response.status_code == 400
 
 
-async def test_twenty_failures_from_one_address_block_it(
+async def test_twenty_failures_from_one_address_lock_no_other_account_out(
     client: AsyncClient, session: AsyncSession
 ) -> None:
     users = [await make_user(session) for _ in range(5)]
     for user in users:
         for _ in range(4):
             await client.post("/auth/jwt/login", data=login_form(user.email, "wrong-pass"))
+    other = await make_user(session)
+    response = await client.post("/auth/jwt/login", data=login_form(other.email))
+    assert response.status_code == 200
+
+
+async def test_a_hundred_failures_from_one_address_block_it(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    for n in range(100):
+        form = login_form(f"guess{n % 25}@desk.example", "wrong-pass")
+        assert (await client.post("/auth/jwt/login", data=form)).status_code == 400
     other = await make_user(session)
     response = await client.post("/auth/jwt/login", data=login_form(other.email))
     assert response.status_code == 429
