@@ -37,11 +37,14 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
     cache = create_cache(settings.redis_url, settings.redis_max_connections)
     sessions = create_sessionmaker(engine)
     market = create_market_data(settings, cache, sessions)
-    tokens = RevocableJWTStrategy(settings.secret_key, settings.access_token_lifetime_seconds)
+    tokens = RevocableJWTStrategy(
+        settings.secret_key, settings.access_token_lifetime_seconds, settings.session_cache_seconds
+    )
     try:
-        yield AppState(
-            settings, engine, sessions, cache, market, create_email_sender(settings), tokens
-        )
+        async with tokens.signed_in.listening_to(settings):
+            yield AppState(
+                settings, engine, sessions, cache, market, create_email_sender(settings), tokens
+            )
     finally:
         await market.close()
         await cache.close()

@@ -110,6 +110,8 @@ def make_settings(**overrides: object) -> Settings:
         "secret_key": "test-secret-key-that-is-long-enough-0123456789",
         "log_dir": None,
         "market_data_provider": "simulated",
+        # Tests roll their transactions back, so no NOTIFY ever evicts a kept user.
+        "session_cache_seconds": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

@@ -18,6 +18,14 @@ down_revision: str | None = '7c2d9e4b1a05'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+NOTIFY_FUNCTION = """
+CREATE FUNCTION notify_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('folio_sessions', (to_jsonb(COALESCE(NEW, OLD)) ->> TG_ARGV[0]));
+    RETURN NULL;
+END $$
+"""
+
 
 def upgrade() -> None:
     with op.batch_alter_table('users') as batch:
@@ -36,9 +44,24 @@ def upgrade() -> None:
     op.create_index(
         'uq_users_username_lower', 'users', [sa.text('lower(username)')], unique=True
     )
+    if op.get_bind().dialect.name == 'postgresql':
+        # Every process that keeps signed-in users forgets them at once (app/auth/sessions.py).
+        op.execute(NOTIFY_FUNCTION)
+        op.execute(
+            "CREATE TRIGGER users_notify_sessions AFTER UPDATE OR DELETE ON users"
+            " FOR EACH ROW EXECUTE FUNCTION notify_sessions('id')"
+        )
+        op.execute(
+            "CREATE TRIGGER revoked_tokens_notify_sessions AFTER INSERT ON revoked_tokens"
+            " FOR EACH ROW EXECUTE FUNCTION notify_sessions('jti')"
+        )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("DROP TRIGGER revoked_tokens_notify_sessions ON revoked_tokens")
+        op.execute("DROP TRIGGER users_notify_sessions ON users")
+        op.execute("DROP FUNCTION notify_sessions()")
     op.drop_index('uq_users_username_lower', table_name='users')
     op.drop_index(op.f('ix_revoked_tokens_expires_at'), table_name='revoked_tokens')
     op.drop_table('revoked_tokens')

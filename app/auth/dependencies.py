@@ -51,7 +51,8 @@ async def current_user(
     user = await state.tokens.signed_in_user(session, token) if token else None
     # The read ends here: no pooled connection is held while the route waits for a vendor,
     # a shared result or a lock before its own first statement.
-    await session.commit()
+    if session.in_transaction():
+        await session.commit()
     if user is None:
         raise InvalidCredentials(headers={"WWW-Authenticate": "Bearer"})
     if bearer is None and request.method not in SAFE_METHODS:

@@ -1,26 +1,30 @@
 """Session tokens: signed JWTs naming the user, their session version and the token itself.
 
 A request is signed in when the token's signature and expiry hold and one statement finds
-its user active, approved, on the same session version, with the token not signed out.
-Signed-out tokens live in the database, so they stay revoked whatever happens to the cache.
+its user active, approved, on the same session version, with the token not signed out
+(or the process still knows that answer: see sessions.py). Signed-out tokens live in the
+database, so they stay revoked whatever happens to Redis.
 """
 
 import uuid
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jwt
 from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.auth.models import RevokedToken
+from app.auth.sessions import SignedInCache
 from app.core.database import upsert, utcnow
 from app.users.models import User
 
 ALGORITHM = "HS256"
 AUDIENCE = "folio"
 REQUIRED_CLAIMS = ["exp", "sub", "jti", "ver", "aud"]
+USER_COLUMNS = tuple(c.key for c in User.__table__.columns)
 VERIFIED_TOKENS = 4096
 
 
@@ -41,9 +45,10 @@ _SIGNED_IN = select(User).where(
 
 
 class RevocableJWTStrategy:
-    def __init__(self, secret: str, lifetime_seconds: int) -> None:
+    def __init__(self, secret: str, lifetime_seconds: int, keep_seconds: float = 0) -> None:
         self.encode_key = secret
         self.lifetime_seconds = lifetime_seconds
+        self.signed_in = SignedInCache(keep_seconds)
 
     async def write_token(self, user: User) -> str:
         now = int(utcnow().timestamp())
@@ -86,12 +91,17 @@ class RevocableJWTStrategy:
         claims = self.claims(token)
         if claims is None:
             return None
+        if (known := self.signed_in.get(claims.jti)) is not None:
+            return _detached(known)
         parameters = {
             "user_id": claims.user_id,
             "session_version": claims.session_version,
             "jti": claims.jti,
         }
-        return (await session.execute(_SIGNED_IN, parameters)).scalar_one_or_none()
+        user = (await session.execute(_SIGNED_IN, parameters)).scalar_one_or_none()
+        if user is not None:
+            self.signed_in.put(claims.jti, {c: getattr(user, c) for c in USER_COLUMNS})
+        return user
 
     async def revoke(self, session: AsyncSession, token: str) -> None:
         """Sign the token out; tokens that have expired since are forgotten."""
@@ -101,6 +111,14 @@ class RevocableJWTStrategy:
         await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
         revoked = upsert(session, RevokedToken).values(jti=claims.jti, expires_at=claims.expires_at)
         await session.execute(revoked.on_conflict_do_nothing())
+
+
+def _detached(columns: dict[str, Any]) -> User:
+    """The user as loaded, without a query: a session it is added to updates only what
+    changes."""
+    user = User(**columns)
+    make_transient_to_detached(user)
+    return user
 
 
 def _integer(value: object) -> int:

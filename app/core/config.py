@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     secret_key: str = ""
     secret_key_file: Path = Path(".folio-secret")
     access_token_lifetime_seconds: int = Field(default=3600, ge=60)
+    session_cache_seconds: float = Field(default=30.0, ge=0)
     cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:5173"]
     # Proxies whose X-Forwarded-For names the client (sign-in throttling counts by address).
     forwarded_allow_ips: str = "127.0.0.1"
