@@ -42,7 +42,8 @@ async def current_user(
     bearer: Annotated[str | None, Depends(bearer_scheme)],
     cookie: Annotated[str | None, Depends(cookie_scheme)],
 ) -> User:
-    """The signed-in user, read again on every request so that deactivation, a password
+    """The signed-in user, as the database has the account now (or as this process keeps it
+    until the account changes: see auth/sessions.py), so that deactivation, a password
     change or a demotion takes effect at once.
 
     A bearer token wins over the cookie; only cookie-authenticated writes need CSRF.

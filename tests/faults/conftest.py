@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -219,7 +220,8 @@ class Stream:
                 if predicate(outcome):
                     return outcome
             await asyncio.sleep(0.05)
-        raise AssertionError(f"nothing matched within {timeout} s")
+        seen = Counter((o.name, o.status, o.code) for o in self.since(after))
+        raise AssertionError(f"nothing matched within {timeout} s; answers since: {seen}")
 
 
 @asynccontextmanager

@@ -51,6 +51,7 @@ from app.auth.permissions import Role
 from app.cli.db import upgrade_to_head
 from app.core.database import create_engine, create_sessionmaker
 from app.main import create_app
+from app.users.models import User
 from tests.conftest import REDIS_URL, SERVER_URL, _admin, make_settings
 from tests.factories import bearer, make_portfolio, make_team, make_user
 from tests.fuzz import conftest
@@ -106,8 +107,21 @@ class Desk:
         return {str(self.users[name].id) for name in ("admin", "viewer", "pm")}
 
     def fresh_token(self, persona: str) -> str:
-        headers = asyncio.run(bearer(APP, self.users[persona]))
+        """A token for the persona as the account stands now (the fuzzer may have changed
+        its password, which ends every earlier session)."""
+        headers = asyncio.run(_bearer_now(self.users[persona].id))
         return headers["Authorization"].removeprefix("Bearer ")
+
+
+async def _bearer_now(user_id: uuid.UUID) -> dict[str, str]:
+    engine = create_engine(SETTINGS)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            user = await session.get(User, user_id)
+            assert user is not None
+            return await bearer(APP, user)
+    finally:
+        await engine.dispose()
 
 
 _DESK: list[Desk] = []
@@ -481,10 +495,10 @@ def test_every_operation_was_fuzzed(desk: Desk, request: pytest.FixtureRequest) 
 def test_request_values_are_read_strictly(desk: Desk, lenient: str) -> None:
     with asgi.get_client(APP) as client:
         if lenient == "a number for a date":
-            headers = {"Authorization": f"Bearer {desk.tokens['viewer']}"}
+            headers = {"Authorization": f"Bearer {desk.fresh_token('viewer')}"}
             response = client.get(f"/portfolios/{desk.main_slug}/trades?start=0", headers=headers)
         else:
-            headers = {"Authorization": f"Bearer {desk.tokens['admin']}"}
+            headers = {"Authorization": f"Bearer {desk.fresh_token('admin')}"}
             url = f"/admin/users/{desk.spare_user_ids[-1]}"
             response = client.patch(url, json={"is_active": 1}, headers=headers)
     assert response.status_code == 422, response.text
