@@ -4,6 +4,7 @@ session machinery (engine, per-request session, one commit)."""
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
 from fastapi import FastAPI
 from sqlalchemy import BigInteger, Identity, String
@@ -30,7 +31,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings)
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
-    app.state.shared.sessions = create_sessionmaker(engine)
+    # Only what the request's session dependency reads of the app's state.
+    app.state.shared = SimpleNamespace(sessions=create_sessionmaker(engine))
     yield
     await engine.dispose()
 
