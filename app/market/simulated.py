@@ -1,7 +1,9 @@
 """The offline provider: deterministic prices for a fixed list of tickers, business days only.
 
-Every bar is labelled `simulated`. A ticker's series is one seeded random walk from
-SERIES_START, so the same ticker and date always give the same bar whatever range is asked.
+Every bar is labelled `simulated`. A ticker's series is generated whole from a seed
+(SERIES_START on), so the same ticker and date always give the same bar whatever range is
+asked. Prices are plausible: tens to hundreds, 15-45 % yearly volatility (index funds 16 %),
+a drift of a few percent a year, consistent OHLC and volume.
 """
 
 import hashlib
@@ -83,35 +85,65 @@ def _seed(ticker: str) -> int:
     return int.from_bytes(hashlib.sha256(ticker.encode()).digest()[:8], "big")
 
 
+TRADING_DAYS = 252
+# Log prices revert to a drifting trend (half-life about a year and a half), so that over
+# decades a ticker stays in the tens to hundreds while its daily moves keep their volatility.
+REVERSION = np.log(2) / (1.5 * TRADING_DAYS)
+REVERSION_BLOCK = 1000
+INDEX_VOLATILITY = 0.16
+
+
+def _yearly_volatility(ticker: str, rng: np.random.Generator) -> float:
+    return INDEX_VOLATILITY if ticker in ETFS else 0.15 + rng.random() * 0.30
+
+
+def _reverting(shocks: np.ndarray) -> np.ndarray:
+    """x[t] = keep * x[t-1] + shocks[t] from x = 0, computed a block at a time (each block
+    in closed form: keep**-k stays small within one)."""
+    keep = 1 - REVERSION
+    out = np.empty(len(shocks))
+    level = 0.0
+    for start in range(0, len(shocks), REVERSION_BLOCK):
+        block = shocks[start : start + REVERSION_BLOCK]
+        powers = keep ** np.arange(len(block))
+        out[start : start + len(block)] = powers * (keep * level + np.cumsum(block / powers))
+        level = out[start + len(block) - 1]
+    return out
+
+
 @lru_cache(maxsize=2048)
 def _series(ticker: str) -> tuple[np.ndarray, np.ndarray]:
-    """Business days and closes (in cents) of one ticker's whole simulated history."""
+    """Business days and OHLC and volume (prices in cents) of one ticker's whole history."""
     days = np.arange(
         np.datetime64(SERIES_START), np.datetime64(SERIES_END) + 1, dtype="datetime64[D]"
     )
     days = days[np.is_busday(days)]
     rng = np.random.default_rng(_seed(ticker))
-    start_price = 20 + rng.random() * 280
-    drift, vol = 0.0003, 0.01 + rng.random() * 0.015
-    walk = np.cumsum(rng.normal(drift, vol, size=len(days)))
-    closes = np.maximum(np.round(start_price * np.exp(walk) * 100), 1).astype(np.int64)
-    return days, closes
+    daily_vol = _yearly_volatility(ticker, rng) / np.sqrt(TRADING_DAYS)
+    growth = (0.01 + rng.random() * 0.04) / TRADING_DAYS  # 1-5 % a year
+    trend = np.log(15 + rng.random() * 70) + growth * np.arange(len(days))
+    closes = np.exp(trend + _reverting(rng.normal(0.0, daily_vol, size=len(days))))
+    opens = np.concatenate(([closes[0]], closes[:-1])) * np.exp(
+        rng.normal(0.0, daily_vol / 4, size=len(days))
+    )
+    reach = np.abs(rng.normal(0.0, daily_vol / 2, size=(2, len(days))))
+    highs = np.maximum(opens, closes) * np.exp(reach[0])
+    lows = np.minimum(opens, closes) * np.exp(-reach[1])
+    volumes = np.round(rng.lognormal(np.log(2_000_000), 0.4, size=len(days))).astype(np.int64)
+    prices = np.round(np.vstack((opens, highs, lows, closes)) * 100).astype(np.int64)
+    return days, np.vstack((prices, volumes))
 
 
-def _bar(ticker: str, index: int, days: np.ndarray, closes: np.ndarray) -> Bar:
-    close = int(closes[index])
-    prev = int(closes[index - 1]) if index else close
-    spread = max(close // 100, 1)
-    high, low = max(close, prev) + spread, max(min(close, prev) - spread, 1)
-    close_d = Decimal(close) * CENT
+def _bar(index: int, days: np.ndarray, series: np.ndarray) -> Bar:
+    open_, high, low, close, volume = (int(v) for v in series[:, index])
     return Bar(
         date=days[index].astype(date),
-        open=Decimal(prev) * CENT,
+        open=Decimal(open_) * CENT,
         high=Decimal(high) * CENT,
         low=Decimal(low) * CENT,
-        close=close_d,
-        adj_close=close_d,
-        volume=1_000_000 + (_seed(f"{ticker}{index}") % 9_000_000),
+        close=Decimal(close) * CENT,
+        adj_close=Decimal(close) * CENT,
+        volume=volume,
     )
 
 
@@ -143,7 +175,7 @@ class SimulatedProvider:
             np.searchsorted(days, np.datetime64(start)),
             np.searchsorted(days, np.datetime64(end), side="right"),
         )
-        return [_bar(ticker, i, days, closes) for i in range(lo, hi)]
+        return [_bar(i, days, closes) for i in range(lo, hi)]
 
     async def latest_quote(self, ticker: str) -> Quote:
         now = datetime.now(UTC)
