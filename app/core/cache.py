@@ -12,7 +12,9 @@ from contextlib import asynccontextmanager
 from typing import Protocol
 
 import redis.asyncio as redis
-from redis.exceptions import RedisError
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError, RedisError
 
 logger = logging.getLogger("folio.cache")
 
@@ -108,6 +110,10 @@ class RedisCache:
             socket_timeout=1.0,
             socket_connect_timeout=1.0,
             decode_responses=True,
+            # One immediate retry, for a pooled connection that a restart of Redis closed; no
+            # more: while Redis is down the cache is bypassed, not waited for.
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[ConnectionError],
         )
         self.client = redis.Redis(connection_pool=pool)
         self._down_until = 0.0

@@ -175,3 +175,20 @@ async def test_api_survives_a_redis_outage_and_uses_redis_again_after(
         assert ready.json()["status"] == "ready"
         await cache.set("quote:AAPL", "190.00", ttl=5)
         assert await cache.get("quote:AAPL") == "190.00"
+
+
+async def test_pooled_connections_that_a_restart_closed_are_replaced_at_once() -> None:
+    server = ThrowawayRedis()
+    server.start()
+    cache = RedisCache(server.url)
+    try:
+        # Several connections in the pool, each then closed by the restart.
+        await asyncio.gather(*(cache.set(f"k{n}", "v") for n in range(5)))
+        await asyncio.to_thread(server.stop)
+        await asyncio.to_thread(server.start)
+        for n in range(5):
+            await cache.set(f"after{n}", "v")  # no CacheUnavailable: no bypass, no backoff
+        assert cache.available and await cache.get("after4") == "v"
+    finally:
+        await cache.close()
+        server.stop()
