@@ -63,14 +63,6 @@ def _settings(state: AppStateDep) -> Settings:
     return state.settings
 
 
-def _engine(state: AppStateDep) -> AsyncEngine:
-    return state.engine
-
-
-def _cache(state: AppStateDep) -> Cache:
-    return state.cache
-
-
 def _market(state: AppStateDep) -> MarketData:
     return state.market
 
@@ -80,7 +72,5 @@ def _job_queue(state: AppStateDep) -> App | None:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-EngineDep = Annotated[AsyncEngine, Depends(_engine)]
-CacheDep = Annotated[Cache, Depends(_cache)]
 MarketDep = Annotated[MarketData, Depends(_market)]
 JobQueueDep = Annotated[App | None, Depends(_job_queue)]

@@ -106,13 +106,20 @@ class RegistrationReceived(BaseModel):
 
 
 class EmailBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"email": "ada@desk.example"}]}
+    )
 
     email: EmailStr
 
 
 class PasswordReset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"token": "the token from the email", "password": "a new passphrase"}]
+        },
+    )
 
     token: str = Field(max_length=2048)
     password: str = Field(max_length=128)
