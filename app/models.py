@@ -5,8 +5,8 @@ from app.audit.models import AuditEvent
 from app.auth.models import RevokedToken
 from app.core.database import Base
 from app.core.idempotency import IdempotencyKey
-from app.ledger.models import CashTransaction, Lot, Position, Trade
-from app.market.models import Instrument, PriceBar, PriceCoverage
+from app.ledger.models import CashTransaction, Dividend, Lot, Position, Trade
+from app.market.models import CorporateAction, Instrument, PriceBar, PriceCoverage
 from app.portfolios.models import Portfolio, PortfolioMember
 from app.users.models import Team, User
 
@@ -14,6 +14,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CashTransaction",
+    "CorporateAction",
+    "Dividend",
     "IdempotencyKey",
     "Instrument",
     "Lot",

@@ -136,3 +136,36 @@ class Lot(Base):
     open_date: Mapped[date] = mapped_column(Date)
     quantity: Mapped[Decimal]
     cost: Mapped[Decimal]
+
+
+class DividendStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    BOOKED = "booked"
+    DISMISSED = "dismissed"
+    MATCHED = "matched"
+
+
+class Dividend(Base):
+    """A portfolio's entitlement to one cash dividend: proposed, then booked or dismissed."""
+
+    __tablename__ = "dividends"
+    __table_args__ = (Index("uq_dividends_action", "portfolio_id", "action_id", unique=True),)
+
+    id: Mapped[int] = _bigint_id()
+    portfolio_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"))
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("corporate_actions.id", ondelete="CASCADE"), index=True
+    )
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"))
+    ex_date: Mapped[date] = mapped_column(Date)
+    pay_date: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[Decimal]
+    cash_amount: Mapped[Decimal]
+    amount: Mapped[Decimal]
+    status: Mapped[DividendStatus] = mapped_column(_enum(DividendStatus))
+    cash_transaction_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("cash_transactions.id")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]

@@ -1,12 +1,14 @@
-"""Instruments, their stored daily bars, and the date ranges already asked of a vendor."""
+"""Instruments, their stored daily bars, the date ranges already asked of a vendor, and
+their corporate actions."""
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Date, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base, Timestamps, utcnow
+from app.market.provider import ActionType
 
 
 class Instrument(Timestamps, Base):
@@ -24,6 +26,8 @@ class Instrument(Timestamps, Base):
     first_price_date: Mapped[date | None] = mapped_column(Date)
     last_price_date: Mapped[date | None] = mapped_column(Date)
     provider: Mapped[str] = mapped_column(String(16))
+    # Every corporate action with an ex-date up to this date is stored.
+    actions_through: Mapped[date | None] = mapped_column(Date)
 
 
 class PriceBar(Base):
@@ -58,4 +62,28 @@ class PriceCoverage(Base):
     provider: Mapped[str] = mapped_column(String(16), primary_key=True)
     start_date: Mapped[date] = mapped_column(Date, primary_key=True)
     end_date: Mapped[date] = mapped_column(Date)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CorporateAction(Base):
+    """A split or cash dividend of an instrument; one per (instrument, type, ex-date)."""
+
+    __tablename__ = "corporate_actions"
+    __table_args__ = (
+        Index("uq_corporate_actions", "instrument_id", "type", "ex_date", unique=True),
+        Index("ix_corporate_actions_fetched_at", "fetched_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id", ondelete="CASCADE"))
+    type: Mapped[ActionType] = mapped_column(
+        Enum(ActionType, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    ex_date: Mapped[date] = mapped_column(Date)
+    pay_date: Mapped[date | None] = mapped_column(Date)
+    split_to: Mapped[int] = mapped_column(Integer, default=1)
+    split_from: Mapped[int] = mapped_column(Integer, default=1)
+    cash_amount: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    source: Mapped[str] = mapped_column(String(16))
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)

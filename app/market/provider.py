@@ -1,8 +1,11 @@
 """The market-data provider interface and the records every provider returns."""
 
+import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from http import HTTPStatus
 from typing import Any, Protocol
 
@@ -34,6 +37,45 @@ class Bar:
     split_factor: Decimal = Decimal(1)
 
 
+class ActionType(enum.StrEnum):
+    SPLIT = "split"
+    CASH_DIVIDEND = "cash_dividend"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A corporate action: a split of `split_to` new shares for `split_from` old ones (4-for-1
+    is 4/1, a 1-for-10 reverse split 1/10), or a cash dividend of `cash_amount` a share."""
+
+    type: ActionType
+    ex_date: date
+    split_to: int = 1
+    split_from: int = 1
+    cash_amount: Decimal = Decimal(0)
+    pay_date: date | None = None
+    currency: str = "USD"
+
+
+def actions_of_bars(bars: Iterable[Bar]) -> list[Action]:
+    """The actions daily bars carry: a split where the factor is not 1, a dividend where
+    the cash is above 0 (Tiingo's `splitFactor` and `divCash`)."""
+    found = []
+    for bar in bars:
+        if bar.split_factor != 1 and bar.split_factor > 0:
+            ratio = Fraction(bar.split_factor)
+            found.append(
+                Action(
+                    ActionType.SPLIT,
+                    bar.date,
+                    split_to=ratio.numerator,
+                    split_from=ratio.denominator,
+                )
+            )
+        if bar.dividend > 0:
+            found.append(Action(ActionType.CASH_DIVIDEND, bar.date, cash_amount=bar.dividend))
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Quote:
     ticker: str
@@ -54,6 +96,10 @@ class MarketDataProvider(Protocol):
         ...
 
     async def latest_quote(self, ticker: str) -> Quote: ...
+
+    async def corporate_actions(self, ticker: str, start: date, end: date) -> list[Action]:
+        """Splits and cash dividends with an ex-date from start to end, oldest first."""
+        ...
 
     async def aclose(self) -> None: ...
 

@@ -27,6 +27,7 @@ class Portfolio(UUIDPrimaryKey, Timestamps, Base):
     cost_method: Mapped[str] = mapped_column(
         String(16), default="average", server_default="average"
     )
+    auto_book_dividends: Mapped[bool] = mapped_column(default=False, server_default="false")
     # The fold of cash transactions and trades, kept in the same transaction as each of them.
     cash_balance: Mapped[Decimal] = mapped_column(default=Decimal(0))
     # No trade or cash transaction is dated after this: from it on, the balance is final.

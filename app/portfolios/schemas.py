@@ -43,6 +43,9 @@ class PortfolioCreate(BaseModel):
     cost_method: CostMethodName = Field(
         default="average", description="How a sale realises P&L: average cost or FIFO lots"
     )
+    auto_book_dividends: StrictBool = Field(
+        default=False, description="Book proposed dividends on their pay date"
+    )
 
 
 class PortfolioUpdate(BaseModel):
@@ -59,6 +62,7 @@ class PortfolioUpdate(BaseModel):
     cost_method: CostMethodName | None = Field(
         default=None, description="Changing it folds the portfolio's history again"
     )
+    auto_book_dividends: StrictBool | None = None
     team_id: uuid.UUID | None = Field(default=None, description="Admins only")
     pm_id: uuid.UUID | None = Field(default=None, description="Admins only")
 
@@ -77,6 +81,7 @@ class PortfolioRead(BaseModel):
     allow_negative_cash: bool
     benchmark: str
     cost_method: str
+    auto_book_dividends: bool
     cash_balance: DecimalString
     archived_at: datetime | None
     created_at: datetime

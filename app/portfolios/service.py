@@ -29,6 +29,7 @@ AUDITED = (
     "allow_negative_cash",
     "benchmark",
     "cost_method",
+    "auto_book_dividends",
     "archived_at",
 )
 
@@ -161,6 +162,7 @@ async def create(session: AsyncSession, user: User, data: PortfolioCreate) -> Po
         allow_negative_cash=data.allow_negative_cash,
         benchmark=data.benchmark,
         cost_method=data.cost_method,
+        auto_book_dividends=data.auto_book_dividends,
     )
     await _flush_unique(session, portfolio)
     await record(
