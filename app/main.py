@@ -17,6 +17,7 @@ from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.dividends.router import router as dividends_router
 from app.jobs.lifespan import background_work
 from app.jobs.router import router as jobs_router
 from app.jobs.tasks import Resources
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(trades_router)
     app.include_router(cash_router)
     app.include_router(positions_router)
+    app.include_router(dividends_router)
     app.include_router(analytics_router)
     app.include_router(market_router)
     app.include_router(jobs_router)

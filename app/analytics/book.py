@@ -3,7 +3,8 @@
 On PostgreSQL the database returns each instrument's trades as arrays of day numbers and
 integer quantities, and the trades' cash effects summed by day (exact NUMERIC); elsewhere,
 and for a quantity too large for 64-bit integers, each trade is read here and its Fill gives
-its cash effect.
+its cash effect. A split adds the shares it creates (or takes away) on its ex-date, as the
+ledger's fold of the instrument's whole history says: a move of quantity without cash.
 """
 
 import uuid
@@ -13,8 +14,10 @@ from decimal import Decimal
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.analytics.series import Book, CashEvent, Ints, TradeMoves, fewest_places, trade_moves
+from app.analytics.series import Book, CashEvent, Ints, TradeMoves, int_array, scaled, trade_moves
 from app.ledger import queries
+from app.ledger.fold import fold
+from app.market.history import fewest_places, places
 
 QUANTITY_PLACES = 8  # the most a trade's quantity may have (the API's limit)
 
@@ -30,6 +33,7 @@ async def load(
         trades = await _arrayed_trades(session, portfolio_id, cut, column)
     if trades is None:
         trades = await _each_trade(session, portfolio_id, cut, column)
+    trades = await _with_splits(session, portfolio_id, cut, column, trades)
     return Book(
         instruments=[instrument for instrument, _, _ in held],
         tickers=[ticker for _, ticker, _ in held],
@@ -73,4 +77,46 @@ async def _each_trade(
     fills = await queries.fills_after(session, portfolio_id, cut)
     return trade_moves(
         [(column[i], f.trade_date, f.signed_quantity, f.cash_effect) for i, f in fills]
+    )
+
+
+async def _with_splits(
+    session: AsyncSession,
+    portfolio_id: uuid.UUID,
+    cut: date | None,
+    column: dict[int, int],
+    trades: TradeMoves,
+) -> TradeMoves:
+    """The trades and, as quantity-only moves, what each split after `cut` changed."""
+    splits = await queries.splits(session, list(column))
+    splitting = [
+        i for i, found in splits.items() if any(cut is None or s.ex_date > cut for s, _ in found)
+    ]
+    if not splitting:
+        return trades
+    history = await queries.booked_fills(session, portfolio_id, splitting)
+    moves = [
+        (column[i], day, moved)
+        for i in splitting
+        for day, moved in fold(
+            history.get(i, []), allow_short=True, splits=[s for s, _ in splits[i]]
+        ).split_moves
+        if cut is None or day > cut
+    ]
+    if not moves:
+        return trades
+    scale = max(trades.scale, places(m for _, _, m in moves))
+    factor = 10 ** (scale - trades.scale)
+    added = scaled([m for _, _, m in moves], scale)
+    old = [int(q) * factor for q in trades.quantity.tolist()]
+    epoch = date(1970, 1, 1)
+    return TradeMoves(
+        column=np.concatenate([trades.column, np.array([c for c, _, _ in moves], dtype=np.int64)]),
+        day=np.concatenate(
+            [trades.day, np.array([(d - epoch).days for _, d, _ in moves], dtype=np.int64)]
+        ),
+        quantity=int_array(old + added, sum(map(abs, old + added))),
+        scale=scale,
+        cash_day=trades.cash_day,
+        cash=trades.cash,
     )

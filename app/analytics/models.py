@@ -5,11 +5,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index
+from sqlalchemy import JSON, Date, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base, utcnow
-from app.market.models import PriceBar
 
 
 class PortfolioNav(Base):
@@ -29,11 +28,7 @@ class PortfolioNav(Base):
     cash: Mapped[Decimal]
     inflow: Mapped[Decimal]
     outflow: Mapped[Decimal]
-    # Holdings without a close that day: [{"ticker", "carried"}], carried = valued at an
-    # earlier close.
+    # Holdings without a close that day: [{"ticker", "carried", "stale"?}], carried = valued
+    # at an earlier close, stale = the vendor could not be asked about the day.
     missing: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-# Which stored bars changed since a series was priced: a range scan on this index.
-Index("ix_price_bars_fetched_at", PriceBar.fetched_at)

@@ -20,13 +20,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.analytics import book as books
-from app.analytics import prices
 from app.analytics.models import PortfolioNav
 from app.analytics.series import (
     Book,
-    Closes,
     Days,
-    Prices,
     Series,
     assemble,
     business_days,
@@ -36,7 +33,10 @@ from app.analytics.series import (
 )
 from app.analytics.series import prices as price_grid
 from app.core.database import copy_rows, table_of, utcnow
+from app.ledger import queries
+from app.market import history
 from app.market.calendar import last_final_date
+from app.market.history import Closes, Unconfirmed, Wanted, day_numbers
 from app.market.service import MarketData
 from app.portfolios.models import Portfolio
 
@@ -107,7 +107,7 @@ async def _refresh(
     """Whether the refresh is over (False: the version moved, run it again), and its rows."""
     state = await _state(session, portfolio_id, lock=lock)
     priced_at = utcnow() - CLOCK_SKEW
-    valid = await _still_valid(session, market.provider.name, portfolio_id, state)
+    valid = await _still_valid(session, market, portfolio_id, state)
     if valid is not None and valid >= end:
         if valid == state.valid_through:
             return True, None
@@ -115,20 +115,22 @@ async def _refresh(
     first = await _stored_first_day(session, portfolio_id)
     cut = valid if valid is not None and first is not None and valid >= first else None
     book = await books.load(session, portfolio_id, state.cash, cut)
-    series = await compute(session, market, book, cut, end)
+    series, settled = await compute(session, market, book, cut, end)
     fresh = Fresh(cut, _nav_rows(series))
     if not await _write(session, portfolio_id, cut, series):
         return True, fresh
-    return await _save_state(session, portfolio_id, state.version, end, priced_at), fresh
+    valid_through = min(end, settled) if cut is None else max(cut, min(end, settled))
+    return await _save_state(session, portfolio_id, state.version, valid_through, priced_at), fresh
 
 
 async def _still_valid(
-    session: AsyncSession, provider: str, portfolio_id: uuid.UUID, state: State
+    session: AsyncSession, market: MarketData, portfolio_id: uuid.UUID, state: State
 ) -> date | None:
     valid = state.valid_through
     if valid is None or state.priced_at is None:
         return valid
-    changed = await prices.changed_since(session, provider, portfolio_id, state.priced_at, valid)
+    traded = queries.traded_instruments(portfolio_id)
+    changed = await history.changed_since(session, market, traded, state.priced_at, valid)
     return valid if changed is None else min(valid, changed - ONE_DAY)
 
 
@@ -181,56 +183,67 @@ def _grid(book: Book, cut: date | None, end: date) -> Days | None:
 
 async def compute(
     session: AsyncSession, market: MarketData, book: Book, cut: date | None, end: date
-) -> Series | None:
-    """The series from the day after `cut` (or the day before the first event) to `end`."""
+) -> tuple[Series | None, date]:
+    """The series from the day after `cut` (or the day before the first event) to `end`,
+    and the last day of it that is settled: its closes final and confirmed."""
+    settled = last_final_date(utcnow())
     grid = _grid(book, cut, end)
     if grid is None:
-        return None
+        return None, settled
     held = holdings(grid, book)
     holding = np.asarray(held.quantity != 0)
-    columns = np.flatnonzero(holding.any(axis=0))
-    ids = [book.instruments[c] for c in columns]
-    provider = market.provider.name
+    columns = [int(c) for c in np.flatnonzero(holding.any(axis=0))]
     first = grid[0].astype(date)
-    closes = await prices.load(session, provider, ids, first - CARRY_LOOKBACK, end)
-    closes, priced = await _fill(session, market, book, grid, holding, _reindex(closes, columns))
-    return assemble(grid, book, held, priced, closes.scale)
+    wanted = {
+        book.instruments[c]: Wanted(book.tickers[c], first - CARRY_LOOKBACK, end) for c in columns
+    }
+    closes, unconfirmed = await history.closes(market, session, wanted)
+    closes = _reindex(closes, np.array(columns, dtype=np.int64))
+    closes = await _before_grid(session, market, book, grid, holding, closes)
+    priced = price_grid(grid, closes, len(book.instruments))
+    stale = _unconfirmed(grid, book, unconfirmed)
+    inside = [max(u.start, first) for u in unconfirmed if u.end >= first]
+    if inside:
+        settled = min(settled, min(inside) - ONE_DAY)
+    return assemble(grid, book, held, priced, closes.scale, stale), settled
 
 
 def _reindex(closes: Closes, columns: Any) -> Closes:
     """Closes loaded for a subset of columns, renumbered to the book's columns."""
+    if not len(columns):
+        return closes
     return Closes(columns[closes.column], closes.day, closes.value, closes.scale)
 
 
-async def _fill(
-    session: AsyncSession,
-    market: MarketData,
-    book: Book,
-    grid: Days,
-    holding: Any,
-    closes: Closes,
-) -> tuple[Closes, Prices]:
-    """Add the closes the store lacks: the last one before the grid for holdings it has none
-    for, then whatever the vendor has for stale stretches."""
+async def _before_grid(
+    session: AsyncSession, market: MarketData, book: Book, grid: Days, holding: Any, closes: Closes
+) -> Closes:
+    """Add the last close before the grid of holdings that have none on its first day."""
     priced = price_grid(grid, closes, len(book.instruments))
-    unpriced = np.flatnonzero(holding[0] & ~priced.known[0])
-    if len(unpriced):
-        ids = [book.instruments[c] for c in unpriced]
-        latest = await market.latest_closes(session, ids, grid[0].astype(date))
-        extras = [
-            prices.Extra(int(c), [latest[i][0]], [latest[i][1]])
-            for c, i in zip(unpriced, ids, strict=True)
-            if i in latest
-        ]
-        closes = prices.merge(closes, extras)
-        priced = price_grid(grid, closes, len(book.instruments))
-    final = last_final_date(utcnow())
-    windows = prices.stale_windows(grid, holding, priced, final)
-    if not windows:
-        return closes, priced
-    wanted = {c: (book.tickers[c], start, end) for c, (start, end) in windows.items()}
-    closes = prices.merge(closes, await prices.fetch(market, wanted, lambda bar: bar.close))
-    return closes, price_grid(grid, closes, len(book.instruments))
+    unpriced = [int(c) for c in np.flatnonzero(holding[0] & ~priced.known[0])]
+    if not unpriced:
+        return closes
+    tickers = {book.instruments[c]: book.tickers[c] for c in unpriced}
+    latest, _ = await history.recent(market, session, tickers, grid[0].astype(date))
+    extras = [
+        (c, [latest[i][0][0]], [latest[i][0][1]])
+        for c, i in zip(unpriced, tickers, strict=True)
+        if i in latest
+    ]
+    return history.merge(closes, extras)
+
+
+def _unconfirmed(grid: Days, book: Book, unconfirmed: list[Unconfirmed]) -> Any:
+    """Days x instruments: True where the vendor could not be asked about the day."""
+    marks = np.zeros((len(grid), len(book.instruments)), dtype=bool)
+    column = {ticker: c for c, ticker in enumerate(book.tickers)}
+    days = day_numbers(grid)
+    for u in unconfirmed:
+        inside = (days >= (u.start - date(1970, 1, 1)).days) & (
+            days <= (u.end - date(1970, 1, 1)).days
+        )
+        marks[inside, column[u.ticker]] = True
+    return marks
 
 
 def _nav_rows(series: Series | None) -> list[NavRow]:

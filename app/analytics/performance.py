@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.analytics import figures, nav, prices
+from app.analytics import figures, nav
 from app.analytics.figures import Daily, Figures
 from app.analytics.schemas import (
     RATIO_PLACES,
@@ -30,13 +29,15 @@ from app.analytics.schemas import (
     money,
     ratio,
 )
-from app.analytics.series import Closes, Days, business_days, previous_business_day, roll_forward
+from app.analytics.series import Days, business_days, previous_business_day, roll_forward
 from app.analytics.series import prices as price_grid
 from app.core.database import utcnow
 from app.core.errors import DomainError, InvalidInput
+from app.ledger import actions
+from app.market import history
 from app.market.calendar import last_final_date, new_york_date
-from app.market.models import Instrument
-from app.market.provider import Bar, UnknownTicker
+from app.market.history import Closes, Wanted
+from app.market.provider import UnknownTicker
 from app.market.service import MarketData, normalise
 from app.portfolios.models import Portfolio
 from app.trades.schemas import EARLIEST_TRADE_DATE, latest_market_date
@@ -89,6 +90,7 @@ async def performance(
         if query.start > end:
             raise InvalidRange("start is after end.", details={"start": query.start, "end": end})
     ticker = _benchmark_ticker(query.benchmark or portfolio.benchmark)
+    await actions.apply_splits(session, market, portfolio, min(end, last_final_date(utcnow())))
     fresh = await nav.bring_up_to_date(session, market, portfolio.id, end)
     first = await nav.first_day(session, portfolio.id, fresh)
     inception = roll_forward(first + nav.ONE_DAY) if first is not None else None
@@ -212,27 +214,13 @@ async def _benchmark_curve(
 async def _benchmark_closes(
     session: AsyncSession, market: MarketData, ticker: str, grid: Days
 ) -> Closes:
-    """Stored adjusted closes; MarketData asked for what is stale or for a ticker never seen
-    (it then stores the instrument and its bars in its own transaction)."""
+    """Adjusted closes through the price-history reader (the instrument is stored the first
+    time the ticker is seen)."""
+    instrument = await history.instrument(market, session, ticker)
     first = grid[0].astype(date) - nav.CARRY_LOOKBACK
-    last = grid[-1].astype(date)
-    instrument = await session.scalar(select(Instrument.id).where(Instrument.ticker == ticker))
-    closes = prices.empty()
-    if instrument is not None:
-        provider = market.provider.name
-        closes = await prices.load(session, provider, [instrument], first, last, "adj_close")
-        everyday = np.ones((len(grid), 1), dtype=bool)
-        final = last_final_date(utcnow())
-        stale = prices.stale_windows(grid, everyday, price_grid(grid, closes, 1), final)
-        wanted = {0: (ticker, *stale[0])} if stale else {}
-        return prices.merge(closes, await prices.fetch(market, wanted, _adjusted))
-    bars = (await market.daily_bars(ticker, first, last)).items
-    extra = prices.Extra(0, [b.date for b in bars], [b.adj_close for b in bars])
-    return prices.merge(closes, [extra])
-
-
-def _adjusted(bar: Bar) -> Decimal:
-    return bar.adj_close
+    wanted = {instrument: Wanted(ticker, first, grid[-1].astype(date))}
+    closes, _ = await history.closes(market, session, wanted, "adj_close")
+    return closes
 
 
 def _sample(days: list[date], interval: Interval) -> list[int]:

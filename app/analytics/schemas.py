@@ -13,8 +13,8 @@ from typing import overload
 
 from pydantic import BaseModel, Field
 
-from app.analytics.series import EXACT
 from app.core.schemas import DecimalString
+from app.market.history import EXACT
 
 RATIO_PLACES = 10
 PERCENT_PLACES = 4

@@ -9,18 +9,17 @@ next business day; a holding is valued at its latest close on or before the day.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-EXACT = Context(prec=200)
+from app.market.history import EXACT, Closes, day_numbers, places
+
 EPOCH = date(1970, 1, 1)
 INT64_SAFE = 2**62
 NO_CLOSE_AGE = 10**6
-# A close older than this on a day it is needed is stale: asked of the vendor, else named.
-STALE_AFTER_DAYS = 5
 
 Ints = npt.NDArray[np.int64]
 Days = npt.NDArray[np.datetime64]
@@ -42,10 +41,6 @@ def roll_forward(day: date) -> date:
     return rolled
 
 
-def day_numbers(days: Days) -> Ints:
-    return days.astype("datetime64[D]").astype(np.int64)
-
-
 def _day_numbers(days: Iterable[date]) -> Ints:
     return day_numbers(np.array(list(days), dtype="datetime64[D]"))
 
@@ -54,22 +49,8 @@ def from_day_number(number: int) -> date:
     return EPOCH + timedelta(days=number)
 
 
-def places(values: Iterable[Decimal]) -> int:
-    """The most decimal places any value needs (trailing zeros do not count)."""
-    exponents = (v.normalize(EXACT).as_tuple().exponent for v in values if v)
-    return max((max(0, -e) for e in exponents if isinstance(e, int)), default=0)
-
-
 def scaled(values: Sequence[Decimal], scale: int) -> list[int]:
     return [int(v.scaleb(scale, EXACT)) for v in values]
-
-
-def fewest_places(values: Ints, scale: int) -> tuple[Ints, int]:
-    """The same numbers at the smallest scale that keeps every one an integer."""
-    while scale and not (values % 10).any():
-        values = values // 10
-        scale -= 1
-    return values, scale
 
 
 def int_array(values: Sequence[int], bound: int) -> Matrix:
@@ -140,16 +121,6 @@ def trade_moves(
 @dataclass(frozen=True)
 class Holdings:
     quantity: Matrix  # days x instruments, quantity x 10**scale
-    scale: int
-
-
-@dataclass(frozen=True)
-class Closes:
-    """Closes as flat arrays sorted by (column, day): close x 10**scale."""
-
-    column: Ints
-    day: Ints
-    value: Matrix
     scale: int
 
 
@@ -273,25 +244,35 @@ def _cash_flows(grid: Days, book: Book) -> tuple[list[Decimal], list[Decimal], l
 
 
 def missing(
-    book: Book, held: Holdings, priced: Prices
+    book: Book, held: Holdings, priced: Prices, unconfirmed: npt.NDArray[np.bool_]
 ) -> tuple[npt.NDArray[np.bool_], list[list[dict[str, Any]] | None]]:
-    """Days whose NAV is unknown (a holding never priced), and each day's unpriced holdings."""
+    """Days whose NAV is unknown (a holding never priced), and each day's holdings without
+    a close of that day: carried from an earlier one, and `stale` where the vendor could
+    not be asked whether the day has a bar."""
     holding: npt.NDArray[np.bool_] = np.asarray(held.quantity != 0)
     unknown = holding & ~priced.known
-    trading = np.asarray(priced.on_day.any(axis=1))[:, None]
-    old = priced.age > STALE_AFTER_DAYS
-    carried = holding & priced.known & ((~priced.on_day & trading) | old)
+    carried = holding & priced.known & ~priced.on_day
+    stale = holding & unconfirmed & ~priced.on_day
     per_day: list[list[dict[str, Any]] | None] = [None] * len(holding)
-    for row, col in zip(*np.nonzero(unknown | carried), strict=True):
+    for row, col in zip(*np.nonzero(unknown | carried | stale), strict=True):
         entry = {"ticker": book.tickers[col], "carried": bool(carried[row, col])}
+        if stale[row, col]:
+            entry["stale"] = True
         per_day[row] = [*(per_day[row] or []), entry]
     return np.asarray(unknown.any(axis=1)), per_day
 
 
-def assemble(grid: Days, book: Book, held: Holdings, priced: Prices, price_scale: int) -> Series:
+def assemble(
+    grid: Days,
+    book: Book,
+    held: Holdings,
+    priced: Prices,
+    price_scale: int,
+    unconfirmed: npt.NDArray[np.bool_],
+) -> Series:
     values = market_values(held, priced, price_scale)
     cash, inflow, outflow = cash_flows(grid, book)
-    unknown, gaps = missing(book, held, priced)
+    unknown, gaps = missing(book, held, priced, unconfirmed)
     nav = [None if unknown[i] else EXACT.add(cash[i], values[i]) for i in range(len(grid))]
     return Series(
         days=grid.tolist(),

@@ -5,20 +5,21 @@ would need it (market value, NAV, unrealized P&L, weights) are then null, never 
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.analytics import prices
 from app.analytics.performance import check_date, market_today
 from app.analytics.schemas import PositionValue, ValuationRead, money, percent, ratio
-from app.analytics.series import EXACT, STALE_AFTER_DAYS
-from app.ledger import queries
+from app.core.database import utcnow
+from app.ledger import actions, queries
 from app.ledger.fold import fold
-from app.market.calendar import new_york_date
+from app.market import history
+from app.market.calendar import last_final_date, new_york_date
+from app.market.history import EXACT
 from app.market.results import QuoteResult
 from app.market.service import MAX_QUOTES, MarketData
 from app.portfolios.models import Portfolio
@@ -48,10 +49,16 @@ async def valuation(
     today = market_today()
     as_of = as_of or today
     check_date(as_of, "as_of")
+    await actions.apply_splits(session, market, portfolio, min(as_of, settled()))
     held, cash = await holdings_at(session, portfolio, as_of, today)
     live = as_of >= today and len(held) <= MAX_QUOTES
-    quoted = await price_all(session, market, held, as_of, live=live, fetch=True)
+    quoted = await price_all(session, market, held, as_of, live=live)
     return value(held, quoted, cash, as_of, market.provider.name)
+
+
+def settled() -> date:
+    """The last date whose close is final."""
+    return last_final_date(utcnow())
 
 
 async def holdings_at(
@@ -66,7 +73,11 @@ async def holdings_at(
         ], portfolio.cash_balance
     fills = await queries.fills_until(session, portfolio.id, as_of)
     cash = portfolio.cash_balance - await queries.cash_moved_after(session, portfolio.id, as_of)
-    folded = {key: fold(f, allow_short=True).holding() for key, f in fills.items()}
+    splits = await queries.splits(session, [i for i, _ in fills], through=as_of)
+    folded = {
+        (i, t): fold(f, allow_short=True, splits=[s for s, _ in splits.get(i, [])]).holding()
+        for (i, t), f in fills.items()
+    }
     return [
         Held(i, t, h.quantity, h.cost_basis, h.realized_pnl)
         for (i, t), h in folded.items()
@@ -87,41 +98,22 @@ async def price_all(
     as_of: date,
     *,
     live: bool,
-    fetch: bool,
 ) -> dict[int, Price]:
-    """One bulk read of stored closes; for what it lacks, one more (any age), then the vendor
-    when `fetch`; live quotes override closes when `live`."""
-    ids = [h.instrument_id for h in held]
-    provider = market.provider.name
-    recent = await prices.recent_closes(session, provider, ids, as_of)
-    found = {i: _close(as_of, c[0], c[1] if len(c) > 1 else None) for i, c in recent.items()}
-    lacking = [i for i in ids if i not in found]
-    if lacking:
-        older = await market.latest_closes(session, lacking, as_of)
-        found |= {i: _close(as_of, c, None) for i, c in older.items()}
-    if fetch:
-        found |= await _fetched(market, [h for h in held if h.instrument_id not in found], as_of)
+    """Each holding's close of `as_of` (or the latest before it) and the one before, through
+    the price-history reader; live quotes override them when `live`."""
+    tickers = {h.instrument_id: h.ticker for h in held}
+    recent, unconfirmed = await history.recent(market, session, tickers, as_of)
+    found = {
+        i: Price(c[0][1], c[0][0], c[1][1] if len(c) > 1 else None, "close", False)
+        for i, c in recent.items()
+    }
+    for u in unconfirmed:  # a day after the close used may have had a bar: not confirmed
+        for i in (i for i, t in tickers.items() if t == u.ticker and i in found):
+            if u.end > found[i].day:
+                found[i] = replace(found[i], stale=True)
     if live:
         found |= await _quoted(market, held, found)
     return found
-
-
-def _close(
-    as_of: date, close: tuple[date, Decimal], previous: tuple[date, Decimal] | None
-) -> Price:
-    stale = (as_of - close[0]).days > STALE_AFTER_DAYS
-    return Price(close[1], close[0], previous[1] if previous else None, "close", stale)
-
-
-async def _fetched(market: MarketData, held: Sequence[Held], as_of: date) -> dict[int, Price]:
-    window = as_of - prices.RECENT_WINDOW
-    wanted = {h.instrument_id: (h.ticker, window, as_of) for h in held}
-    out = {}
-    for extra in await prices.fetch(market, wanted, lambda bar: bar.close):
-        if extra.days:
-            previous = (extra.days[-2], extra.prices[-2]) if len(extra.days) > 1 else None
-            out[extra.column] = _close(as_of, (extra.days[-1], extra.prices[-1]), previous)
-    return out
 
 
 async def _quoted(
@@ -223,7 +215,7 @@ async def last_closes(
 ) -> dict[int, Decimal]:
     """The latest stored close of each instrument (by id) that has one."""
     held = [Held(i, t, Decimal(0), Decimal(0), Decimal(0)) for i, t in tickers.items()]
-    quoted = await price_all(session, market, held, market_today(), live=False, fetch=False)
+    quoted = await price_all(session, market, held, market_today(), live=False)
     return {i: price.value for i, price in quoted.items()}
 
 
@@ -232,7 +224,7 @@ async def mark(
 ) -> list[dict[str, Any]]:
     """Position rows with their value at the latest stored close: one bulk read of prices."""
     held = [_held(r) for r in rows]
-    quoted = await price_all(session, market, held, market_today(), live=False, fetch=False)
+    quoted = await price_all(session, market, held, market_today(), live=False)
     with localcontext(EXACT):
         lines = [_line(h, quoted.get(h.instrument_id)) for h in held]
         total = _total(

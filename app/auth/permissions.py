@@ -25,6 +25,7 @@ class Permission(StrEnum):
     TRADES_CREATE = "trades:create"
     TRADES_CANCEL = "trades:cancel"
     CASH_CREATE = "cash:create"
+    DIVIDENDS_BOOK = "dividends:book"
     MARKET_READ = "market:read"
     MARKET_REFRESH = "market:refresh"
     USERS_MANAGE = "users:manage"
@@ -52,6 +53,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PORTFOLIOS_ARCHIVE,
             Permission.PORTFOLIOS_MEMBERS,
             Permission.TRADES_CANCEL,
+            Permission.DIVIDENDS_BOOK,
             Permission.MARKET_REFRESH,
         }
     ),
@@ -66,6 +68,7 @@ PM_ONLY: frozenset[Permission] = frozenset(
         Permission.PORTFOLIOS_ARCHIVE,
         Permission.PORTFOLIOS_MEMBERS,
         Permission.TRADES_CANCEL,
+        Permission.DIVIDENDS_BOOK,
     }
 )
 

@@ -1,4 +1,5 @@
-"""The embedded mode has no worker: the API process itself refreshes held prices after a close.
+"""The embedded mode has no worker: the API process itself refreshes held prices after a close
+and applies the corporate actions of the portfolios that hold them.
 
 The same schedule as the worker's (REFRESH_CRON, market days only), run in-process.
 """
@@ -12,8 +13,8 @@ from datetime import datetime
 from croniter import croniter
 
 from app.core.database import utcnow
-from app.jobs.tasks import REFRESH_CRON, Resources
-from app.ledger.queries import held_tickers
+from app.jobs.tasks import REFRESH_CRON, Resources, apply_actions_of
+from app.ledger.queries import held_tickers, holding_portfolios
 from app.market.calendar import is_trading_day, new_york_date
 from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable, UnknownTicker
 
@@ -24,6 +25,7 @@ async def refresh_held(resources: Resources) -> dict[str, int | str]:
     """Refresh every held ticker now: bars refetched by ticker, or why it failed."""
     async with resources.sessions() as session:
         tickers = await held_tickers(session)
+        portfolios = await holding_portfolios(session)
     outcome: dict[str, int | str] = {}
     for ticker in tickers:
         try:
@@ -31,6 +33,8 @@ async def refresh_held(resources: Resources) -> dict[str, int | str]:
         except (UnknownTicker, MarketDataUnavailable, MarketDataUnauthorized) as exc:
             logger.warning("held prices of %s not refreshed: %s", ticker, exc.code)
             outcome[ticker] = exc.code
+    for portfolio_id in portfolios:
+        await apply_actions_of(resources, portfolio_id)
     return outcome
 
 

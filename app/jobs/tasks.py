@@ -1,6 +1,7 @@
 """Folio's background tasks. Each is idempotent: a job that runs again writes the same rows."""
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -8,11 +9,13 @@ from procrastinate import JobContext, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.dividends.service import apply_actions
 from app.jobs.queue import queue
-from app.ledger.queries import held_tickers
+from app.ledger.queries import held_tickers, holding_portfolios
 from app.market.calendar import is_trading_day, new_york_date
 from app.market.provider import UnknownTicker
 from app.market.service import MarketData
+from app.portfolios.models import Portfolio
 
 logger = logging.getLogger("folio.market")
 
@@ -48,8 +51,13 @@ async def refresh_held_prices(context: JobContext, timestamp: int) -> list[str]:
         return []
     async with resources(context).sessions() as session:
         tickers = await held_tickers(session)
+        portfolios = await holding_portfolios(session)
     for ticker in tickers:
         await defer_refresh(ticker, day)
+    for portfolio_id in portfolios:
+        await apply_portfolio_actions.configure(
+            queueing_lock=f"corporate_actions:{portfolio_id}"
+        ).defer_async(portfolio_id=str(portfolio_id))
     return tickers
 
 
@@ -71,6 +79,22 @@ async def refresh_ticker_prices(context: JobContext, ticker: str, day: str) -> i
         return 0
     logger.info("refreshed %d bars of %s after the close of %s", len(result.items), ticker, day)
     return len(result.items)
+
+
+@queue.task(name="apply_portfolio_actions", pass_context=True, retry=VENDOR_RETRY)
+async def apply_portfolio_actions(context: JobContext, portfolio_id: str) -> None:
+    """Sync a portfolio's corporate actions: splits folded in, dividends proposed (and booked
+    on their pay date when it books them automatically)."""
+    await apply_actions_of(resources(context), uuid.UUID(portfolio_id))
+
+
+async def apply_actions_of(found: Resources, portfolio_id: uuid.UUID) -> None:
+    async with found.sessions() as session:
+        portfolio = await session.get(Portfolio, portfolio_id)
+        if portfolio is None:
+            return
+        await apply_actions(session, found.market, portfolio)
+        await session.commit()
 
 
 @queue.task(name="backfill_prices", pass_context=True, retry=VENDOR_RETRY)

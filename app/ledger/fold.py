@@ -6,18 +6,41 @@ realises depends on the cost method: `average` takes the position's average cost
 qty*price + fees to the cost basis; a sell realises proceeds - fees - the cost it removes.
 Shorts mirror it: a fill that crosses zero closes the old side and opens the new one with
 the rest, fees split pro rata.
+
+An instrument's splits fold in with its fills, a split before the fills of its ex-date:
+the quantity of the position and of each open lot x to/from, costs unchanged.
 """
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from app.ledger.models import CostMethod
 from app.ledger.rules import ZERO, Fill, InsufficientQuantity
 
 LONG_TERM_DAYS = 365
+# A split's quantities keep at most the places a trade's quantity may have.
+QUANTITY_PLACES = 8
+QUANTITY_STEP = Decimal(1).scaleb(-QUANTITY_PLACES)
+_DIVIDE = Context(prec=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """`to` new shares for every `from_` old ones, from the ex-date on."""
+
+    ex_date: date
+    to: int
+    from_: int
+
+    def apply(self, quantity: Decimal) -> Decimal:
+        moved = _DIVIDE.divide(quantity * self.to, Decimal(self.from_))
+        exponent = moved.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -QUANTITY_PLACES:
+            return moved.quantize(QUANTITY_STEP, ROUND_HALF_EVEN)
+        return moved
 
 
 @dataclass(slots=True)
@@ -70,6 +93,7 @@ class Book:
     last: date | None = None
     lots: deque[OpenLot] = field(default_factory=deque)
     closed: list[ClosedLot] = field(default_factory=list)
+    split_moves: list[tuple[date, Decimal]] = field(default_factory=list)  # quantity each added
 
     @classmethod
     def of(cls, method: CostMethod, holding: Holding, lots: Iterable[OpenLot] = ()) -> "Book":
@@ -101,6 +125,16 @@ class Book:
         self.basis += cost
         self.last = fill.trade_date
         self.lots.append(OpenLot(fill.trade_id, fill.trade_date, signed, cost))
+
+    def split(self, split: Split) -> None:
+        """Each open lot's quantity x to/from; the position holds what its lots hold."""
+        if not self.quantity:
+            return
+        for lot in self.lots:
+            lot.quantity = split.apply(lot.quantity)
+        before = self.quantity
+        self.quantity = sum((lot.quantity for lot in self.lots), ZERO) or split.apply(before)
+        self.split_moves.append((split.ex_date, self.quantity - before))
 
     def _close(self, fill: Fill, closed: Decimal, fees: Decimal) -> None:
         """Close `closed` shares of the position, its lots oldest first, for `fees` in all."""
@@ -165,13 +199,23 @@ def fold(
     method: CostMethod = CostMethod.AVERAGE,
     start: Book | None = None,
     keep_closed: bool = False,
+    splits: Sequence[Split] = (),
 ) -> Book:
-    """Fold fills in order; without shorts, no step may leave a negative quantity."""
+    """Fold fills in order, each split (oldest first) before the fills of its ex-date;
+    without shorts, no step may leave a negative quantity."""
     book = start or Book(method, keep_closed)
+    pending = iter(splits)
+    split = next(pending, None)
     for fill in fills:
+        while split is not None and split.ex_date <= fill.trade_date:
+            book.split(split)
+            split = next(pending, None)
         book.add(fill)
         if book.quantity < 0 and not allow_short:
             raise InsufficientQuantity(
                 details={"trade_date": fill.trade_date.isoformat(), "short_by": str(-book.quantity)}
             )
+    while split is not None:
+        book.split(split)
+        split = next(pending, None)
     return book

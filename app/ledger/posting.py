@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,7 +24,7 @@ from app.audit.service import record, snapshot
 from app.core.database import IN_BATCH, chunks, copy_rows, table_of, utcnow
 from app.core.errors import Conflict, NotFound
 from app.ledger import queries
-from app.ledger.fold import Book, Holding, OpenLot, fold
+from app.ledger.fold import Book, Holding, OpenLot, Split, fold
 from app.ledger.models import (
     CashTransaction,
     CashType,
@@ -241,8 +241,15 @@ async def refold(
         ids += [i for i, _, _ in await queries.holdings(session, portfolio.id) if i not in history]
     stored = await _positions(session, portfolio.id, ids)
     await _load_lots(session, portfolio.id, stored, ids)
+    splits = await queries.splits(session, ids)
     for instrument_id in ids:
-        book = _folded(portfolio, history.get(instrument_id, []), None, as_booked=as_booked)
+        book = _folded(
+            portfolio,
+            history.get(instrument_id, []),
+            None,
+            [split for split, _ in splits.get(instrument_id, [])],
+            as_booked=as_booked,
+        )
         await _save(session, portfolio.id, instrument_id, stored[instrument_id], book)
 
 
@@ -255,20 +262,24 @@ class _Stored:
     holding: Holding
     lots: list[OpenLot]  # the stored lots that the fold may change
     history: list[Fill] | None = None
+    folded_at: datetime | None = None
+    splits: list[Split] = field(default_factory=list)
 
 
 async def _stored_books(
     session: AsyncSession, portfolio: Portfolio, trades: dict[int, list[NewTrade]]
 ) -> dict[int, _Stored]:
     """Each touched position as stored, with its lots when the new trades may close some;
-    with its whole history too when the new trades go before its last one (a back-dated
-    trade re-folds the instrument)."""
+    with its whole history too when the new trades go before its last one or before one of
+    its splits, or a split came after it was folded (the instrument is folded again)."""
     stored = await _positions(session, portfolio.id, list(trades))
+    splits = await queries.splits(session, list(trades))
+    for instrument_id, found in splits.items():
+        stored[instrument_id].splits = [split for split, _ in found]
     back_dated = [
         i
         for i, new in trades.items()
-        if (last := stored[i].holding.last_trade_date) is not None
-        and min(t.trade_date for t in new) < last
+        if _refolds(stored[i], min(t.trade_date for t in new), splits.get(i, []))
     ]
     if back_dated:
         history = await queries.booked_fills(session, portfolio.id, back_dated)
@@ -277,6 +288,14 @@ async def _stored_books(
     closing = [i for i, new in trades.items() if _closes(stored[i].holding.quantity, new)]
     await _load_lots(session, portfolio.id, stored, sorted({*back_dated, *closing}))
     return stored
+
+
+def _refolds(stored: _Stored, first: date, splits: list[tuple[Split, datetime]]) -> bool:
+    last = stored.holding.last_trade_date
+    if last is not None and first < last:
+        return True
+    folded = stored.folded_at
+    return any(s.ex_date > first or (folded and at > folded) for s, at in splits)
 
 
 def _closes(quantity: Decimal, trades: list[NewTrade]) -> bool:
@@ -292,6 +311,7 @@ _POSITIONS = select(
     positions.c.realized_pnl,
     positions.c.opened_on,
     positions.c.last_trade_date,
+    positions.c.updated_at,
 ).where(
     positions.c.portfolio_id == bindparam("portfolio_id", type_=Uuid),
     positions.c.instrument_id.in_(bindparam("instrument_ids", expanding=True)),
@@ -306,8 +326,8 @@ async def _positions(
         rows = await session.execute(
             _POSITIONS, {"portfolio_id": portfolio_id, "instrument_ids": batch}
         )
-        for instrument_id, *holding in rows.all():
-            stored[instrument_id] = _Stored(True, Holding(*holding), [])
+        for instrument_id, *holding, folded_at in rows.all():
+            stored[instrument_id] = _Stored(True, Holding(*holding), [], folded_at=folded_at)
     return stored
 
 
@@ -329,13 +349,19 @@ async def _load_lots(
 
 
 def _folded(
-    portfolio: Portfolio, history: list[Fill], start: Book | None, *, as_booked: bool = False
+    portfolio: Portfolio,
+    history: list[Fill],
+    start: Book | None,
+    splits: list[Split],
+    *,
+    as_booked: bool = False,
 ) -> Book:
     return fold(
         history,
         allow_short=portfolio.allow_short or as_booked,
         method=CostMethod(portfolio.cost_method),
         start=start,
+        splits=splits,
     )
 
 
@@ -354,10 +380,12 @@ async def _fold_into(
     in_order = sorted(new, key=_fold_order)
     try:
         if stored.history is not None:
-            book = _folded(portfolio, sorted(stored.history + new, key=_fold_order), None)
+            history = sorted(stored.history + new, key=_fold_order)
+            book = _folded(portfolio, history, None, stored.splits)
         else:
             method = CostMethod(portfolio.cost_method)
-            book = _folded(portfolio, in_order, Book.of(method, stored.holding, stored.lots))
+            start = Book.of(method, stored.holding, stored.lots)
+            book = _folded(portfolio, in_order, start, [])
     except InsufficientQuantity as exc:
         exc.details["ticker"] = next(t.ticker for t in trades if t.instrument_id == instrument_id)
         raise
@@ -536,6 +564,14 @@ async def _settle(
         "books_through": max(last, portfolio.books_through or last),
         "updated_at": utcnow(),
     } | portfolio.nav_invalidation(first)
+    await session.execute(_UPDATE_PORTFOLIO, changes | {"of_portfolio": portfolio.id})
+    for name, value in changes.items():
+        set_committed_value(portfolio, name, value)
+
+
+async def invalidate_nav(session: AsyncSession, portfolio: Portfolio, day: date) -> None:
+    """Mark the NAV series stale from `day` on (the caller holds the portfolio's lock)."""
+    changes = {"updated_at": utcnow()} | portfolio.nav_invalidation(day)
     await session.execute(_UPDATE_PORTFOLIO, changes | {"of_portfolio": portfolio.id})
     for name, value in changes.items():
         set_committed_value(portfolio, name, value)

@@ -3,7 +3,7 @@
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import IN_BATCH, chunks, table_of
-from app.ledger.fold import Holding, OpenLot
+from app.ledger.fold import Holding, OpenLot, Split
 from app.ledger.models import CashTransaction, CashType, Lot, Position, Trade
 from app.ledger.rules import (
     Fill,
@@ -34,7 +34,9 @@ from app.ledger.rules import (
     trade_counts,
     trade_signed_quantity_sql,
 )
+from app.market import store
 from app.market.models import Instrument
+from app.market.provider import ActionType
 
 
 def is_postgres(session: AsyncSession) -> bool:
@@ -253,6 +255,35 @@ async def held_tickers(session: AsyncSession) -> list[str]:
     return sorted(rows.scalars())
 
 
+async def holding_portfolios(session: AsyncSession) -> list[uuid.UUID]:
+    """Every portfolio with a position, open or closed."""
+    return list(await session.scalars(select(Position.portfolio_id).distinct()))
+
+
 def traded_instruments(portfolio_id: uuid.UUID) -> Select[tuple[int]]:
     """A subquery: every instrument the portfolio has a position in, open or closed."""
     return select(Position.instrument_id).where(Position.portfolio_id == portfolio_id)
+
+
+async def splits(
+    session: AsyncSession, instrument_ids: Sequence[int], through: date | None = None
+) -> dict[int, list[tuple[Split, datetime]]]:
+    """Each instrument's splits with an ex-date up to `through` (all when None), oldest
+    first, with when each was stored."""
+    found: dict[int, list[tuple[Split, datetime]]] = defaultdict(list)
+    for action in await store.actions(session, instrument_ids, kind=ActionType.SPLIT, end=through):
+        split = Split(action.ex_date, action.split_to, action.split_from)
+        found[action.instrument_id].append((split, action.fetched_at))
+    return found
+
+
+async def folded_at(
+    session: AsyncSession, portfolio_id: uuid.UUID
+) -> dict[int, tuple[str, datetime]]:
+    """Every position's ticker and when it was last folded."""
+    rows = await session.execute(
+        select(Position.instrument_id, Instrument.ticker, Position.updated_at)
+        .join(Instrument, Instrument.id == Position.instrument_id)
+        .where(Position.portfolio_id == portfolio_id)
+    )
+    return {instrument: (ticker, at) for instrument, ticker, at in rows.tuples()}

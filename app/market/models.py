@@ -34,6 +34,8 @@ class PriceBar(Base):
     """One instrument's daily bar; `close` is as traded, `adj_close` split/dividend adjusted."""
 
     __tablename__ = "price_bars"
+    # Which stored bars changed since a NAV series was priced: a range scan on this index.
+    __table_args__ = (Index("ix_price_bars_fetched_at", "fetched_at"),)
 
     instrument_id: Mapped[int] = mapped_column(
         ForeignKey("instruments.id", ondelete="CASCADE"), primary_key=True
@@ -77,7 +79,9 @@ class CorporateAction(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id", ondelete="CASCADE"))
     type: Mapped[ActionType] = mapped_column(
-        Enum(ActionType, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+        Enum(
+            ActionType, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+        )
     )
     ex_date: Mapped[date] = mapped_column(Date)
     pay_date: Mapped[date | None] = mapped_column(Date)

@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, TypeAdapter
 
 from app.market.provider import Bar, Quote, TickerInfo
+from app.market.store import StoredAction
 
 T = TypeVar("T")
 
@@ -44,6 +45,12 @@ class CloseResult(Sourced):
 class BarsResult(Sourced):
     ticker: str
     items: list[Bar]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionsResult(Sourced):
+    ticker: str
+    items: list[StoredAction]
 
 
 class Cached(BaseModel, Generic[T]):

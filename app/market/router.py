@@ -13,6 +13,7 @@ from app.market.calendar import new_york_date
 from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable, UnknownTicker
 from app.market.results import BarsResult, QuoteResult
 from app.market.schemas import (
+    ActionsRead,
     PricesRead,
     QuoteError,
     QuoteFailure,
@@ -90,6 +91,32 @@ async def read_prices(
             f"At most {MAX_RANGE_DAYS} days at a time.", details={"start": start, "end": end}
         )
     return prices_response(await market.daily_bars(ticker, start, end), start, end)
+
+
+@router.get(
+    "/tickers/{ticker}/actions",
+    response_model=ActionsRead,
+    dependencies=[Reader],
+    responses=responses(UnknownTicker, InvalidInput),
+    summary="A ticker's splits and cash dividends, by ex-date",
+    description=(
+        "A split of `split_to` new shares for every `split_from` old ones (4-for-1 is 4/1, a "
+        "1-for-10 reverse split 1/10); a dividend of `cash_amount` a share, paid on "
+        "`pay_date` where the vendor gives one. Known up to the last close."
+    ),
+)
+async def read_actions(
+    ticker: str,
+    market: MarketDep,
+    response: Response,
+    start: IsoDate | None = None,
+    end: IsoDate | None = None,
+) -> ActionsRead:
+    if start is not None and end is not None and start > end:
+        raise InvalidInput("start is after end.", details={"start": start, "end": end})
+    result = await market.corporate_actions(ticker, start, end)
+    mark_stale(response, result.stale)
+    return ActionsRead.of(result)
 
 
 @router.get(

@@ -6,8 +6,8 @@ from typing import TypedDict
 from pydantic import BaseModel, Field
 
 from app.core.schemas import DecimalString
-from app.market.provider import Bar
-from app.market.results import BarsResult, QuoteResult, Sourced, TickerResult
+from app.market.provider import ActionType, Bar
+from app.market.results import ActionsResult, BarsResult, QuoteResult, Sourced, TickerResult
 
 
 class SourceFields(BaseModel):
@@ -127,3 +127,38 @@ class QuotesRead(BaseModel):
     items: list[QuoteRead] = Field(description="The quotes served, in the order asked")
     errors: list[QuoteError] = Field(description="The tickers that could not be quoted, and why")
     stale: bool = Field(description="True when any quote served is stale")
+
+
+class CorporateActionRead(BaseModel):
+    ticker: str
+    type: ActionType
+    ex_date: date
+    pay_date: date | None = Field(description="Dividends: when it is paid, where known")
+    split_to: int = Field(description="Splits: new shares for every `split_from` old ones")
+    split_from: int
+    cash_amount: DecimalString = Field(description="Dividends: cash a share")
+    currency: str
+    source: str = Field(description="The provider that reported it")
+
+
+class ActionsRead(SourceFields):
+    ticker: str
+    items: list[CorporateActionRead] = Field(description="Oldest ex-date first")
+
+    @classmethod
+    def of(cls, result: ActionsResult) -> "ActionsRead":
+        items = [
+            CorporateActionRead(
+                ticker=result.ticker,
+                type=a.type,
+                ex_date=a.ex_date,
+                pay_date=a.pay_date,
+                split_to=a.split_to,
+                split_from=a.split_from,
+                cash_amount=a.cash_amount,
+                currency=a.currency,
+                source=a.source,
+            )
+            for a in result.items
+        ]
+        return cls(ticker=result.ticker, items=items, **source(result))

@@ -13,7 +13,6 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
-from decimal import Decimal
 from functools import partial
 from typing import TypeVar
 
@@ -42,6 +41,7 @@ from app.market.results import (
     CACHED_BAR,
     CACHED_INFO,
     CACHED_QUOTE,
+    ActionsResult,
     BarsResult,
     Cached,
     CloseResult,
@@ -60,8 +60,18 @@ MAX_QUOTES = 50
 LAST_CLOSE_LOOKBACK_DAYS = 10
 LAST_CLOSE_MIN_TTL_SECONDS = 60.0
 REFRESH_DAYS = 10
+ONE_DAY = timedelta(days=1)
+ACTIONS_FROM = date(1970, 1, 1)  # a ticker's first sync asks for every action since
+# Providers whose daily bars carry the corporate actions of their dates.
+BARS_CARRY_ACTIONS = {ProviderName.TIINGO, ProviderName.SIMULATED}
 
 MarketDataError = UnknownTicker | MarketDataUnavailable | MarketDataUnauthorized
+MARKET_ERRORS = (UnknownTicker, MarketDataUnavailable, MarketDataUnauthorized)
+
+
+def final_date() -> date:
+    """The last date whose close is final."""
+    return last_final_date(utcnow())
 
 
 def normalise(ticker: str) -> str:
@@ -209,7 +219,7 @@ class MarketData:
     async def _quote_or_error(self, ticker: str) -> QuoteResult | MarketDataError:
         try:
             return await self.quote(ticker)
-        except (UnknownTicker, MarketDataUnavailable, MarketDataUnauthorized) as exc:
+        except MARKET_ERRORS as exc:
             return exc
 
     async def last_close(self, ticker: str) -> CloseResult:
@@ -254,7 +264,7 @@ class MarketData:
             raise InvalidInput("start is after end.", details={"start": start, "end": end})
         fetch_end = min(end, last_final_date(utcnow()))
         try:
-            instrument = await self._stored_instrument(ticker)
+            instrument = await self.stored_instrument(ticker)
             return await self._stored_bars(ticker, instrument, DateRange(start, end), fetch_end)
         except store.StorageBusy:
             logger.info("storage of %s busy elsewhere; bars served without storing", ticker)
@@ -289,29 +299,79 @@ class MarketData:
         today = new_york_date(utcnow())
         window = DateRange(today - timedelta(days=REFRESH_DAYS), today)
         try:
-            instrument = await self._stored_instrument(ticker)
+            instrument = await self.stored_instrument(ticker)
             bars = await self.flight.run(
                 f"refresh:{ticker}", partial(self._refetch, ticker, instrument, window)
             )
         except store.StorageBusy:
             return await self._unstored_bars(ticker, window)
+        if self.provider.name not in BARS_CARRY_ACTIONS:
+            await self.sync_actions([(instrument, ticker, window.start - ONE_DAY)], final_date())
         with contextlib.suppress(CacheUnavailable):
             await self.cache.delete(f"quote:{ticker}", f"last_close:{ticker}")
         return BarsResult(
             ticker=ticker, items=bars, provider=self.provider.name, fetched_at=utcnow()
         )
 
-    async def closes(
-        self, session: AsyncSession, instrument_ids: Sequence[int], start: date, end: date
-    ) -> dict[int, dict[date, Decimal]]:
-        """Stored closes by instrument and date, from the current provider (no vendor call)."""
-        return await store.closes(session, instrument_ids, self.provider.name, start, end)
+    async def corporate_actions(
+        self, ticker: str, start: date | None, end: date | None
+    ) -> ActionsResult:
+        """A ticker's splits and dividends with an ex-date from start to end, asking the
+        vendor for those not known up to the last close."""
+        ticker = normalise(ticker)
+        instrument = await self.stored_instrument(ticker)
+        through = final_date()
+        async with self.sessions() as session:
+            due = await store.actions_due(session, [instrument], through)
+        failed = await self.sync_actions(due, through) if due else []
+        async with self.sessions() as session:
+            found = await store.actions(session, [instrument], start=start, end=end)
+        return ActionsResult(
+            ticker=ticker,
+            items=found,
+            provider=self.provider.name,
+            fetched_at=max((a.fetched_at for a in found), default=utcnow()),
+            stale=bool(failed),
+        )
 
-    async def latest_closes(
-        self, session: AsyncSession, instrument_ids: Sequence[int], as_of: date
-    ) -> dict[int, tuple[date, Decimal]]:
-        """Each instrument's latest stored close on or before `as_of`, with its date."""
-        return await store.latest_closes(session, instrument_ids, self.provider.name, as_of)
+    async def fill(self, ticker: str, instrument: int, wanted: DateRange) -> list[Bar]:
+        """Fetch and store what the store has not covered of `wanted` (final dates only);
+        the bars fetched but not stored when storage is busy elsewhere."""
+        try:
+            await self._fill(ticker, instrument, wanted)
+        except store.StorageBusy:
+            return (await self._unstored_bars(ticker, wanted)).items
+        return []
+
+    async def sync_actions(
+        self, due: Sequence[tuple[int, str, date | None]], through: date
+    ) -> list[str]:
+        """Store the corporate actions of instruments (id, ticker, known up to) up to
+        `through`; the tickers the vendor could not be asked about."""
+        failed: list[str] = []
+        for batch in chunks(due, MAX_QUOTES):
+            answers = await asyncio.gather(*(self._sync_actions(*d, through) for d in batch))
+            failed += [ticker for (_, ticker, _), ok in zip(batch, answers, strict=True) if not ok]
+        return failed
+
+    async def _sync_actions(
+        self, instrument: int, ticker: str, known: date | None, through: date
+    ) -> bool:
+        start = known + ONE_DAY if known else ACTIONS_FROM
+        ask = partial(self.provider.corporate_actions, ticker, start, through)
+        try:
+            found = await self.flight.run(
+                f"actions:{ticker}:{start}:{through}", partial(self._call, ask)
+            )
+            async with self.sessions() as session, store.writing(session):
+                kept = [a for a in found if start <= a.ex_date <= through]
+                await store.save_actions(session, instrument, self.provider.name, kept)
+                await store.set_actions_through(session, instrument, through)
+                await session.commit()
+        except (*MARKET_ERRORS, store.StorageBusy):
+            logger.warning("corporate actions of %s not synced", ticker)
+            return False
+        return True
 
     async def _through_cache(
         self,
@@ -393,7 +453,7 @@ class MarketData:
             ticker=ticker, bar=bar, provider=self.provider.name, fetched_at=fetched_at, stale=True
         )
 
-    async def _stored_instrument(self, ticker: str) -> int:
+    async def stored_instrument(self, ticker: str) -> int:
         """The stored instrument's id, created (after asking the provider) when missing."""
         async with self.sessions() as session:
             found = await store.instrument_id(session, ticker)
@@ -431,8 +491,11 @@ class MarketData:
         bars = [bar for bar in fetched if window.start <= bar.date <= window.end]
         final = min(window.end, last_final_date(utcnow()))
         covered = DateRange(window.start, final) if window.start <= final else None
+        carry = self.provider.name in BARS_CARRY_ACTIONS
         async with self.sessions() as session, store.writing(session):
-            await store.save_bars(session, instrument, self.provider.name, bars, covered)
+            await store.save_bars(
+                session, instrument, self.provider.name, bars, covered, carry_actions=carry
+            )
             await session.commit()
         return bars
 

@@ -1,4 +1,5 @@
-"""Stored market data: instruments, daily bars and the date ranges already fetched."""
+"""Stored market data: instruments, daily bars, the date ranges already fetched, and
+corporate actions. The only module that selects from the bars table."""
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -6,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, bindparam, cast, delete, event, func, select, text
+from sqlalchemy import Select, String, bindparam, cast, delete, event, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -16,9 +17,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from app.core.database import IN_BATCH, chunks, upsert, utcnow
-from app.market.models import Instrument, PriceBar, PriceCoverage
-from app.market.provider import Bar, TickerInfo
+from app.core.database import IN_BATCH, chunks, table_of, upsert, utcnow
+from app.market.models import CorporateAction, Instrument, PriceBar, PriceCoverage
+from app.market.provider import Action, ActionType, Bar, TickerInfo, actions_of_bars
 
 # asyncpg allows 32,767 parameters a statement; a bar has 12.
 BARS_PER_INSERT = 1000
@@ -187,8 +188,12 @@ async def save_bars(
     provider: str,
     bars: Sequence[Bar],
     covered: DateRange | None,
+    *,
+    carry_actions: bool = False,
 ) -> None:
-    """Upsert bars and remember `covered` as fetched; the caller commits."""
+    """Upsert bars and remember `covered` as fetched; the caller commits. When the provider's
+    bars carry the corporate actions, they are stored too, and a covered range that joins
+    the instrument's known actions extends them."""
     # One writer per instrument at a time, so coverage merges do not race. NO KEY UPDATE
     # leaves alone the key-share locks that rows referencing the instrument hold.
     await session.execute(
@@ -206,6 +211,10 @@ async def save_bars(
         )
     if covered is not None:
         await _add_coverage(session, instrument, provider, covered, fetched_at)
+    if carry_actions:
+        await save_actions(session, instrument, provider, actions_of_bars(bars))
+        if covered is not None:
+            await _extend_actions_through(session, instrument, covered)
 
 
 _BAR_KEY = ("instrument_id", "date")
@@ -331,10 +340,16 @@ async def latest_bar(
 
 
 async def closes(
-    session: AsyncSession, instruments: Sequence[int], provider: str, start: date, end: date
+    session: AsyncSession,
+    instruments: Sequence[int],
+    provider: str,
+    start: date,
+    end: date,
+    column: str = "close",
 ) -> dict[int, dict[date, Decimal]]:
+    price = PriceBar.close if column == "close" else PriceBar.adj_close
     rows = await session.execute(
-        select(PriceBar.instrument_id, PriceBar.date, PriceBar.close)
+        select(PriceBar.instrument_id, PriceBar.date, price)
         .where(
             PriceBar.instrument_id.in_(instruments),
             PriceBar.provider == provider,
@@ -342,10 +357,59 @@ async def closes(
         )
         .order_by(PriceBar.instrument_id, PriceBar.date)
     )
-    out: dict[int, dict[date, Decimal]] = {i: {} for i in instruments}
+    out: dict[int, dict[date, Decimal]] = {}
     for instrument, day, close in rows:
-        out[instrument][day] = close
+        out.setdefault(instrument, {})[day] = close
     return out
+
+
+async def recent_closes(
+    session: AsyncSession, provider: str, instruments: Sequence[int], start: date, end: date
+) -> dict[int, list[tuple[date, Decimal]]]:
+    """Each instrument's last two closes from start to end, newest first."""
+    ranked = (
+        select(
+            PriceBar.instrument_id,
+            PriceBar.date,
+            PriceBar.close,
+            func.row_number()
+            .over(partition_by=PriceBar.instrument_id, order_by=PriceBar.date.desc())
+            .label("n"),
+        )
+        .where(
+            PriceBar.instrument_id.in_(instruments),
+            PriceBar.provider == provider,
+            PriceBar.date.between(start, end),
+        )
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ranked.c.instrument_id, ranked.c.date, ranked.c.close)
+        .where(ranked.c.n <= 2)
+        .order_by(ranked.c.instrument_id, ranked.c.date.desc())
+    )
+    out: dict[int, list[tuple[date, Decimal]]] = {}
+    for instrument, day, close in rows.all():
+        out.setdefault(instrument, []).append((day, close))
+    return out
+
+
+async def first_bar_stored_after(
+    session: AsyncSession,
+    provider: str,
+    instruments: Select[tuple[int]],
+    after: datetime,
+    through: date,
+) -> date | None:
+    changed: date | None = await session.scalar(
+        select(func.min(PriceBar.date)).where(
+            PriceBar.fetched_at > after,
+            PriceBar.provider == provider,
+            PriceBar.date <= through,
+            PriceBar.instrument_id.in_(instruments),
+        )
+    )
+    return changed
 
 
 async def latest_closes(
@@ -368,3 +432,158 @@ async def latest_closes(
         )
     )
     return {instrument: (day, close) for instrument, day, close in rows}
+
+
+async def coverages(
+    session: AsyncSession, instruments: Sequence[int], provider: str
+) -> dict[int, list[DateRange]]:
+    """Each instrument's fetched ranges, merged."""
+    found: dict[int, list[DateRange]] = {i: [] for i in instruments}
+    for batch in chunks(instruments, IN_BATCH):
+        rows = await session.execute(
+            select(
+                PriceCoverage.instrument_id, PriceCoverage.start_date, PriceCoverage.end_date
+            ).where(PriceCoverage.instrument_id.in_(batch), PriceCoverage.provider == provider)
+        )
+        for instrument, start, end in rows.tuples():
+            found[instrument].append(DateRange(start, end))
+    return {i: merge(ranges) for i, ranges in found.items()}
+
+
+# Corporate actions
+
+
+async def save_actions(
+    session: AsyncSession, instrument: int, source: str, actions: Sequence[Action]
+) -> None:
+    """Store actions not stored yet (one per instrument, type and ex-date)."""
+    if not actions:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "instrument_id": instrument,
+            "type": a.type.value,
+            "ex_date": a.ex_date,
+            "pay_date": a.pay_date,
+            "split_to": a.split_to,
+            "split_from": a.split_from,
+            "cash_amount": a.cash_amount,
+            "currency": a.currency,
+            "source": source,
+            "fetched_at": now,
+        }
+        for a in actions
+    ]
+    statement = upsert(session, CorporateAction).on_conflict_do_nothing(
+        index_elements=["instrument_id", "type", "ex_date"]
+    )
+    await session.execute(statement, rows)
+
+
+async def _extend_actions_through(
+    session: AsyncSession, instrument: int, covered: DateRange
+) -> None:
+    table = table_of(Instrument)
+    await session.execute(
+        table.update()
+        .where(
+            table.c.id == instrument,
+            table.c.actions_through >= covered.start - ONE_DAY,
+            table.c.actions_through < covered.end,
+        )
+        .values(actions_through=covered.end)
+    )
+
+
+async def set_actions_through(session: AsyncSession, instrument: int, through: date) -> None:
+    table = table_of(Instrument)
+    await session.execute(
+        table.update()
+        .where(table.c.id == instrument)
+        .where((table.c.actions_through.is_(None)) | (table.c.actions_through < through))
+        .values(actions_through=through)
+    )
+
+
+async def actions_due(
+    session: AsyncSession, instruments: Sequence[int], through: date
+) -> list[tuple[int, str, date | None]]:
+    """The instruments whose actions are not known up to `through`: id, ticker, known to."""
+    due: list[tuple[int, str, date | None]] = []
+    for batch in chunks(instruments, IN_BATCH):
+        rows = await session.execute(
+            select(Instrument.id, Instrument.ticker, Instrument.actions_through).where(
+                Instrument.id.in_(batch),
+                Instrument.actions_through.is_(None) | (Instrument.actions_through < through),
+            )
+        )
+        due += rows.tuples().all()
+    return due
+
+
+class StoredAction(NamedTuple):
+    id: int
+    instrument_id: int
+    type: ActionType
+    ex_date: date
+    pay_date: date | None
+    split_to: int
+    split_from: int
+    cash_amount: Decimal
+    currency: str
+    source: str
+    fetched_at: datetime
+
+
+_ACTION_COLUMNS = (
+    CorporateAction.id,
+    CorporateAction.instrument_id,
+    CorporateAction.type,
+    CorporateAction.ex_date,
+    CorporateAction.pay_date,
+    CorporateAction.split_to,
+    CorporateAction.split_from,
+    CorporateAction.cash_amount,
+    CorporateAction.currency,
+    CorporateAction.source,
+    CorporateAction.fetched_at,
+)
+
+
+async def actions(
+    session: AsyncSession,
+    instruments: Sequence[int],
+    *,
+    kind: ActionType | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[StoredAction]:
+    """Stored actions of the instruments, by instrument then ex-date."""
+    found: list[StoredAction] = []
+    for batch in chunks(instruments, IN_BATCH):
+        query = select(*_ACTION_COLUMNS).where(CorporateAction.instrument_id.in_(batch))
+        if kind is not None:
+            query = query.where(CorporateAction.type == kind)
+        if start is not None:
+            query = query.where(CorporateAction.ex_date >= start)
+        if end is not None:
+            query = query.where(CorporateAction.ex_date <= end)
+        rows = await session.execute(
+            query.order_by(CorporateAction.instrument_id, CorporateAction.ex_date)
+        )
+        found += [StoredAction(*row) for row in rows.tuples()]
+    return found
+
+
+async def split_instruments(
+    session: AsyncSession, instruments: Sequence[int] | Select[tuple[int]]
+) -> set[int]:
+    """Which of the instruments (a list, or a query of ids) have a split."""
+    wanted = instruments if isinstance(instruments, Select) else list(instruments)
+    rows = await session.scalars(
+        select(CorporateAction.instrument_id)
+        .where(CorporateAction.type == ActionType.SPLIT, CorporateAction.instrument_id.in_(wanted))
+        .distinct()
+    )
+    return set(rows)

@@ -59,6 +59,9 @@ PortfolioForCash = Annotated[
 PortfolioForCancel = Annotated[
     Portfolio, Depends(portfolio_access(Permission.TRADES_CANCEL, for_update=True))
 ]
+PortfolioForDividends = Annotated[
+    Portfolio, Depends(portfolio_access(Permission.DIVIDENDS_BOOK, for_update=True))
+]
 # An import parses its file before it takes the lock (the ledger takes it).
 PortfolioForImport = Annotated[Portfolio, Depends(portfolio_access(Permission.TRADES_CREATE))]
 BOOKS_RESPONSES = responses(

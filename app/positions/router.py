@@ -36,6 +36,7 @@ async def list_positions(
     market: MarketDep,
     include_closed: StrictBool = False,
 ) -> Page[PositionRead]:
+    await service.with_actions(session, market, portfolio)
     rows = await service.list_positions(session, portfolio.id, include_closed=include_closed)
     rows = await mark(session, market, portfolio, rows)
     items = [PositionRead.model_validate(r) for r in rows[page.offset : page.offset + page.limit]]
@@ -59,6 +60,7 @@ async def list_lots(
     market: MarketDep,
     ticker: Ticker | None = None,
 ) -> Page[LotRead]:
+    await service.with_actions(session, market, portfolio)
     lots = await service.open_lots(session, portfolio, ticker, new_york_date(utcnow()))
     shown = lots[page.offset : page.offset + page.limit]
     closes = await last_closes(
@@ -95,11 +97,13 @@ async def list_realized(
     portfolio: PortfolioForRead,
     session: SessionDep,
     page: PageDep,
+    market: MarketDep,
     start: IsoDate | None = Query(None, description="First close date"),
     end: IsoDate | None = Query(None, description="Last close date"),
 ) -> Page[ClosedLotRead]:
     if start is not None and end is not None and start > end:
         raise InvalidRange(details={"start": start.isoformat(), "end": end.isoformat()})
+    await service.with_actions(session, market, portfolio)
     closed = await service.closed_lots(session, portfolio, start, end)
     items = [
         ClosedLotRead(

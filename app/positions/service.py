@@ -6,10 +6,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.ledger import queries
+from app.core.database import utcnow
+from app.ledger import actions, queries
 from app.ledger.fold import ClosedLot, fold
 from app.ledger.models import CostMethod
+from app.market.calendar import last_final_date
+from app.market.service import MarketData
 from app.portfolios.models import Portfolio
+
+
+async def with_actions(session: AsyncSession, market: MarketData, portfolio: Portfolio) -> None:
+    """The books with every split known up to the last close folded in."""
+    await actions.apply_splits(session, market, portfolio, last_final_date(utcnow()))
 
 
 async def list_positions(
@@ -65,8 +73,11 @@ async def closed_lots(
     tickers = {i: t for i, t, _ in await queries.holdings(session, portfolio.id)}
     method = CostMethod(portfolio.cost_method)
     closed = []
-    for instrument_id, fills in (await queries.booked_fills(session, portfolio.id)).items():
-        book = fold(fills, allow_short=True, method=method, keep_closed=True)
+    history = await queries.booked_fills(session, portfolio.id)
+    splits = await queries.splits(session, list(history))
+    for instrument_id, fills in history.items():
+        split = [s for s, _ in splits.get(instrument_id, [])]
+        book = fold(fills, allow_short=True, method=method, keep_closed=True, splits=split)
         closed += [
             (tickers[instrument_id], lot)
             for lot in book.closed

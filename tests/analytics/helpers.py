@@ -14,13 +14,15 @@ from httpx import AsyncClient, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Role
-from app.market.models import Instrument, PriceBar
+from app.market.models import Instrument, PriceBar, PriceCoverage
 from app.portfolios.models import Portfolio
 from tests.factories import bearer, make_portfolio, make_user
 
 PROVIDER = "simulated"
 # Long before any test runs: a bar stored later is a correction the series must take in.
 STORED_AT = datetime(2024, 2, 1, tzinfo=UTC)
+# The instruments' corporate actions are known (there are none) to the end of the tests' time.
+ACTIONS_KNOWN = date(2099, 12, 31)
 
 
 async def add_instrument(
@@ -29,9 +31,28 @@ async def add_instrument(
     closes: dict[str, str],
     adjusted: dict[str, str] | None = None,
 ) -> int:
-    instrument = Instrument(ticker=ticker, name=f"Test {ticker}", currency="USD", provider=PROVIDER)
+    instrument = Instrument(
+        ticker=ticker,
+        name=f"Test {ticker}",
+        currency="USD",
+        provider=PROVIDER,
+        actions_through=ACTIONS_KNOWN,
+    )
     session.add(instrument)
     await session.flush()
+    days = sorted(date.fromisoformat(day) for day in closes)
+    if days:
+        # The vendor was asked about these dates: a weekday without a bar among them is a
+        # day it has none (a holiday).
+        session.add(
+            PriceCoverage(
+                instrument_id=instrument.id,
+                provider=PROVIDER,
+                start_date=days[0],
+                end_date=days[-1],
+                fetched_at=STORED_AT,
+            )
+        )
     for day, close in closes.items():
         price = Decimal(close)
         session.add(
