@@ -257,11 +257,12 @@ def _ratios(values: npt.NDArray[np.floating[Any]]) -> list[Decimal | None]:
 
 
 def _missing(days: list[nav.NavRow]) -> list[MissingPrice]:
-    found: dict[tuple[str, bool], list[date]] = {}
+    found: dict[tuple[str, bool, bool], list[date]] = {}
     for row in days:
         for entry in row.missing or []:
-            found.setdefault((entry["ticker"], entry["carried"]), []).append(row.date)
+            key = (entry["ticker"], entry["carried"], entry.get("stale", False))
+            found.setdefault(key, []).append(row.date)
     return [
-        MissingPrice(ticker=t, first_date=d[0], last_date=d[-1], days=len(d), carried=c)
-        for (t, c), d in sorted(found.items())
+        MissingPrice(ticker=t, first_date=d[0], last_date=d[-1], days=len(d), carried=c, stale=s)
+        for (t, c, s), d in sorted(found.items())
     ]

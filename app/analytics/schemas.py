@@ -97,7 +97,9 @@ class ValuationRead(BaseModel):
     day_change_pct: DecimalString | None
     positions: list[PositionValue]
     missing_prices: list[str] = Field(description="Tickers held with no price: not valued")
-    stale_prices: list[str] = Field(description="Tickers valued at an old or stale price")
+    stale_prices: list[str] = Field(
+        description="Tickers valued at a close after which the vendor could not be asked"
+    )
     provider: str
 
 
@@ -142,6 +144,10 @@ class MissingPrice(BaseModel):
     carried: bool = Field(
         description="Valued at its previous close (true), or not valued at all (false)"
     )
+    stale: bool = Field(
+        default=False,
+        description="The vendor could not be asked whether these days have a bar",
+    )
 
 
 class PerformanceRead(FiguresRead):
@@ -151,4 +157,7 @@ class PerformanceRead(FiguresRead):
     risk_free_rate: DecimalString = Field(description="Annual; compounded to a daily rate")
     benchmark: BenchmarkPerformance
     series: list[SeriesPoint]
-    missing_prices: list[MissingPrice]
+    missing_prices: list[MissingPrice] = Field(
+        description="Holdings without a close of the day: a holiday or halt (carried), "
+        "days the vendor could not be asked about (stale), or no price at all"
+    )

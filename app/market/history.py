@@ -32,6 +32,7 @@ PRICE_PLACES = 6
 PRICE_LIMIT = 9 * 10**12  # x 10**PRICE_PLACES still fits a 64-bit integer
 RECENT_WINDOW = timedelta(days=31)
 EXACT = Context(prec=200)
+EPOCH_DAY = date(1970, 1, 1)  # day numbers count from it
 
 Ints = npt.NDArray[np.int64]
 
@@ -156,11 +157,17 @@ async def recent(
     for instrument, bars in found.unstored.items():
         newest = [(b.date, b.close) for b in reversed(bars) if b.date <= as_of]
         out[instrument] = newest[:2] or out.get(instrument, [])
+    unconfirmed = found.unconfirmed
     lacking = [i for i in ids if i not in out]
-    if lacking:
+    if lacking:  # no bar in the window: the ticker's last ones, by the vendor's metadata
+        ends = await store.last_price_dates(session, lacking)
+        last = {i: min(day, as_of) for i, day in ends.items() if day is not None and day < as_of}
+        if last:
+            earlier = {i: Wanted(tickers[i], day - RECENT_WINDOW, day) for i, day in last.items()}
+            unconfirmed += (await confirm(market, session, earlier)).unconfirmed
         older = await store.latest_closes(session, lacking, provider, as_of)
         out |= {i: [close] for i, close in older.items()}
-    return out, found.unconfirmed
+    return out, unconfirmed
 
 
 async def changed_since(

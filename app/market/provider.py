@@ -56,13 +56,18 @@ class Action:
     currency: str = "USD"
 
 
+# Vendors round a factor to a few decimals (Tiingo: 1.04347826 for 24-for-23, 0.33333333
+# for 1-for-3): the split is the nearest ratio whose old-shares term is at most this.
+SPLIT_FROM_LIMIT = 10_000
+
+
 def actions_of_bars(bars: Iterable[Bar]) -> list[Action]:
     """The actions daily bars carry: a split where the factor is not 1, a dividend where
     the cash is above 0 (Tiingo's `splitFactor` and `divCash`)."""
     found = []
     for bar in bars:
         if bar.split_factor != 1 and bar.split_factor > 0:
-            ratio = Fraction(bar.split_factor)
+            ratio = Fraction(bar.split_factor).limit_denominator(SPLIT_FROM_LIMIT)
             found.append(
                 Action(
                     ActionType.SPLIT,

@@ -63,7 +63,7 @@ REFRESH_DAYS = 10
 ONE_DAY = timedelta(days=1)
 ACTIONS_FROM = date(1970, 1, 1)  # a ticker's first sync asks for every action since
 # Providers whose daily bars carry the corporate actions of their dates.
-BARS_CARRY_ACTIONS = {ProviderName.TIINGO, ProviderName.SIMULATED}
+BARS_CARRY_ACTIONS = {ProviderName.TIINGO}
 
 MarketDataError = UnknownTicker | MarketDataUnavailable | MarketDataUnauthorized
 MARKET_ERRORS = (UnknownTicker, MarketDataUnavailable, MarketDataUnauthorized)

@@ -84,6 +84,16 @@ async def instrument_ids(session: AsyncSession, tickers: Sequence[str]) -> dict[
     return found
 
 
+async def last_price_dates(
+    session: AsyncSession, instruments: Sequence[int]
+) -> dict[int, date | None]:
+    """The last date the vendor has a bar for, by its metadata."""
+    rows = await session.execute(
+        select(Instrument.id, Instrument.last_price_date).where(Instrument.id.in_(instruments))
+    )
+    return dict(rows.tuples().all())
+
+
 async def add_instruments(
     session: AsyncSession, infos: Sequence[TickerInfo], provider: str
 ) -> None:

@@ -1,4 +1,5 @@
-"""Tiingo: end-of-day prices and metadata (`/tiingo/daily`), IEX quotes (`/iex`)."""
+"""Tiingo: end-of-day prices, corporate actions and metadata (`/tiingo/daily`), IEX quotes
+(`/iex`)."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -7,7 +8,15 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 from app.market.http import VendorHTTP
-from app.market.provider import Bar, Quote, TickerInfo, UnknownTicker, VendorDataInvalid
+from app.market.provider import (
+    Action,
+    Bar,
+    Quote,
+    TickerInfo,
+    UnknownTicker,
+    VendorDataInvalid,
+    actions_of_bars,
+)
 
 Price = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
 Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
@@ -112,6 +121,10 @@ class TiingoProvider:
         if price is None:
             raise VendorDataInvalid(details={"provider": self.name, "ticker": ticker})
         return Quote(ticker=ticker, price=price, as_of=row.timestamp, previous_close=row.prev_close)
+
+    async def corporate_actions(self, ticker: str, start: date, end: date) -> list[Action]:
+        """The splits and dividends the daily rows carry (`splitFactor`, `divCash`)."""
+        return actions_of_bars(await self.daily_bars(ticker, start, end))
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -144,6 +144,7 @@ async def test_a_missing_close_is_named_and_carried_not_valued_at_zero(
             "last_date": "2024-01-10",
             "days": 1,
             "carried": True,
+            "stale": False,
         }
     ]
     wednesday = body["series"][2]
@@ -168,6 +169,7 @@ async def test_a_holding_never_priced_leaves_the_nav_unknown_and_named(
         "last_date": "2024-01-12",
         "days": 3,
         "carried": False,
+        "stale": True,  # the vendor does not know TESTN: it could not say there is no bar
     }
     assert body["twr"] is None and "TESTN" in body["reason"]
     assert body["benchmark"]["twr"] is not None

@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.cache import RedisCache
 from app.core.errors import InvalidInput
+from app.market import history
 from app.market.models import Instrument, PriceBar, PriceCoverage
 from app.market.provider import (
     CircuitOpen,
@@ -469,19 +470,30 @@ async def test_refresh_fetches_again_and_drops_cached_prices(
     assert await cache.client.get("last_close:AAPL") is None
 
 
-async def test_closes_read_stored_closes_in_bulk(
+async def test_the_reader_answers_stored_closes_in_bulk_without_asking_again(
     build: MarketFactory, googl: respx.Route, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     market = build()
-    await market.daily_bars("GOOGL", date(2015, 1, 1), date(2015, 1, 9))
+    await market.daily_bars("GOOGL", date(2014, 12, 1), date(2015, 1, 9))
+    calls = googl.call_count
     async with sessionmaker() as session:
         instrument = await market.ensure_instrument(session, "GOOGL")
-        closes = await market.closes(session, [instrument.id], date(2015, 1, 5), date(2015, 1, 6))
-        latest = await market.latest_closes(session, [instrument.id], date(2015, 1, 4))
-    assert closes == {
-        instrument.id: {date(2015, 1, 5): Decimal("11.0"), date(2015, 1, 6): Decimal("11.0")}
-    }
-    assert latest == {instrument.id: (date(2015, 1, 2), Decimal("11.0"))}
+        wanted = {instrument.id: history.Wanted("GOOGL", date(2015, 1, 5), date(2015, 1, 6))}
+        closes, unconfirmed = await history.closes(market, session, wanted)
+        recent, _ = await history.recent(
+            market, session, {instrument.id: "GOOGL"}, date(2015, 1, 4)
+        )
+    assert googl.call_count == calls and unconfirmed == []
+    assert closes.column.tolist() == [0, 0]
+    assert [history.EPOCH_DAY + timedelta(days=d) for d in closes.day.tolist()] == [
+        date(2015, 1, 5),
+        date(2015, 1, 6),
+    ]
+    assert [Decimal(int(v)).scaleb(-closes.scale) for v in closes.value.tolist()] == [
+        Decimal("11.0"),
+        Decimal("11.0"),
+    ]
+    assert recent == {instrument.id: [(date(2015, 1, 2), Decimal("11.0"))]}
 
 
 async def test_simulated_prices_are_labelled_in_health(build: MarketFactory) -> None:
