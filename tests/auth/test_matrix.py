@@ -51,6 +51,7 @@ async def test_role_permission_matrix(
         "slug": portfolio.slug,
         "user_id": str(target.id),
         "trade_id": "1",
+        "dividend_id": "1",
         "ticker": "AAPL",
         "job_id": "1",
     }
