@@ -1,5 +1,6 @@
 """Folio's background tasks. Each is idempotent: a job that runs again writes the same rows."""
 
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -55,9 +56,11 @@ async def refresh_held_prices(context: JobContext, timestamp: int) -> list[str]:
     for ticker in tickers:
         await defer_refresh(ticker, day)
     for portfolio_id in portfolios:
-        await apply_portfolio_actions.configure(
+        deferrer = apply_portfolio_actions.configure(
             queueing_lock=f"corporate_actions:{portfolio_id}"
-        ).defer_async(portfolio_id=str(portfolio_id))
+        )
+        with contextlib.suppress(AlreadyEnqueued):  # the one waiting will do
+            await deferrer.defer_async(portfolio_id=str(portfolio_id))
     return tickers
 
 

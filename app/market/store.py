@@ -26,6 +26,8 @@ BARS_PER_INSERT = 1000
 ONE_DAY = timedelta(days=1)
 LOCK_TIMEOUT_MS = 1000
 LOCK_NOT_AVAILABLE = "55P03"
+# The instrument is not committed yet: the request that creates it is still open.
+FOREIGN_KEY_VIOLATION = "23503"
 SQLITE_WRITE_WAIT_SECONDS = 0.2
 
 
@@ -151,7 +153,8 @@ class StorageBusy(Exception):
 
 @asynccontextmanager
 async def writing(session: AsyncSession) -> AsyncIterator[None]:
-    """A write that gives up quickly on a lock held elsewhere, raising StorageBusy.
+    """A write that gives up quickly on a lock held elsewhere (or on an instrument another
+    transaction has not committed yet), raising StorageBusy.
 
     The lock may belong to the very request that called MarketData (its transaction is
     still open while it waits for the answer), so waiting for it would never end.
@@ -165,7 +168,7 @@ async def writing(session: AsyncSession) -> AsyncIterator[None]:
             raise
         raise StorageBusy from exc
     except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+        if getattr(exc.orig, "sqlstate", None) not in (LOCK_NOT_AVAILABLE, FOREIGN_KEY_VIOLATION):
             raise
         raise StorageBusy from exc
 

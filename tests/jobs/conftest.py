@@ -37,6 +37,11 @@ class RecordingMarket:
         self.refreshed.append(ticker)
         return BarsResult(ticker=ticker, items=[BAR], provider="simulated", fetched_at=utcnow())
 
+    async def sync_actions(
+        self, due: list[tuple[int, str, date | None]], through: date
+    ) -> list[str]:
+        return []  # no corporate actions
+
     async def daily_bars(self, ticker: str, start: date, end: date) -> BarsResult:
         self.backfilled.append((ticker, start, end))
         return BarsResult(ticker=ticker, items=[BAR], provider="simulated", fetched_at=utcnow())
