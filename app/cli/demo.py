@@ -1,5 +1,6 @@
 """`folio demo seed`: a desk to explore at once: a team, three accounts and two funds with
-two years of trades and cash at the market-data provider's own closes."""
+two years of trades and cash at the market-data provider's own closes, their splits folded in
+and their dividends proposed (the income fund books its own on their pay dates)."""
 
 import random
 import secrets
@@ -8,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 import typer
 from sqlalchemy import func, select
@@ -20,10 +21,12 @@ from app.cash.schemas import CashCreate
 from app.cli.services import run_with_services
 from app.core.database import utcnow
 from app.core.errors import Conflict
-from app.ledger import posting
+from app.dividends import service as dividends
+from app.ledger import actions, posting
 from app.ledger.models import CashType, Position, Side, Trade
+from app.market import store
 from app.market.provider import MarketDataUnavailable
-from app.market.service import MarketData
+from app.market.service import MarketData, final_date
 from app.portfolios import service as portfolios
 from app.portfolios.models import Portfolio
 from app.portfolios.schemas import PortfolioCreate
@@ -69,15 +72,17 @@ class Fund:
     tickers: tuple[str, ...]
     deposit: Decimal
     benchmark: str
+    auto_book_dividends: bool
 
 
 FUNDS = (
     Fund(
         "Demo Growth Fund",
         "US large-cap technology and growth",
-        ("AAPL", "MSFT", "NVDA", "GOOGL", "AMZN", "META"),
+        ("AAPL", "MSFT", "NVDA", "GOOGL", "NFLX", "META"),
         Decimal("250000.00"),
         "QQQ",
+        False,
     ),
     Fund(
         "Demo Income Fund",
@@ -85,6 +90,7 @@ FUNDS = (
         ("JNJ", "PG", "KO", "PEP", "XOM", "AGG", "TLT"),
         Decimal("150000.00"),
         "SPY",
+        True,
     ),
 )
 
@@ -114,7 +120,7 @@ def plan(fund: Fund, closes: Closes, days: Sequence[date], rng: random.Random) -
         actions += _buy(book, ticker, closes[ticker][day], day, budget, "initial position")
     for i, day in enumerate(days[len(fund.tickers) + 1 :], start=1):
         if i % QUARTER == 0:
-            actions += _quarter_end(book, fund, closes, day)
+            actions += _custody_fee(book, day)
         if i % TRADE_EVERY == 0:
             actions += _trade(book, fund, closes, day, rng)
     return actions
@@ -149,18 +155,11 @@ def _sell(book: Book, ticker: str, price: Decimal, day: date, quantity: int) -> 
     return [_trade_of(ticker, Side.SELL, quantity, price, day, notes)]
 
 
-def _quarter_end(book: Book, fund: Fund, closes: Closes, day: date) -> list[Action]:
-    """A dividend of about 2% a year on each holding, and the custodian's fee."""
-    actions: list[Action] = []
-    for ticker, quantity in sorted(book.held.items()):
-        amount = (quantity * closes[ticker][day] * Decimal("0.005")).quantize(CENT, ROUND_DOWN)
-        if amount > 0:
-            book.cash += amount
-            actions.append(_cash(CashType.DIVIDEND, amount, day, "quarterly dividend", ticker))
-    if book.cash >= CUSTODY_FEE:
-        book.cash -= CUSTODY_FEE
-        actions.append(_cash(CashType.FEE, CUSTODY_FEE, day, "custody fee"))
-    return actions
+def _custody_fee(book: Book, day: date) -> list[Action]:
+    if book.cash < CUSTODY_FEE:
+        return []
+    book.cash -= CUSTODY_FEE
+    return [_cash(CashType.FEE, CUSTODY_FEE, day, "custody fee")]
 
 
 def _trade_of(
@@ -225,7 +224,12 @@ async def _fund(
     session: AsyncSession, market: MarketData, fund: Fund, users: Sequence[User], closes: Closes
 ) -> Portfolio:
     pm, analyst = users[0], users[1]
-    create = PortfolioCreate(name=fund.name, description=fund.description, benchmark=fund.benchmark)
+    create = PortfolioCreate(
+        name=fund.name,
+        description=fund.description,
+        benchmark=fund.benchmark,
+        auto_book_dividends=fund.auto_book_dividends,
+    )
     portfolio = await portfolios.create(session, pm, create)
     days = sorted(set.intersection(*(set(closes[t]) for t in fund.tickers)))
     rng = random.Random(f"{SEED}:{fund.name}")  # noqa: S311 - a reproducible demo
@@ -239,6 +243,7 @@ async def _fund(
             await booking.book(session, rng.choice((pm, analyst)), locked, instrument, action)
         else:
             await cash.record_cash(session, pm, locked, instrument, action)
+    await dividends.apply_actions(session, market, portfolio)
     return portfolio
 
 
@@ -258,7 +263,12 @@ async def seed_desk(s: AppState) -> Seeded:
     async with s.sessions() as session:
         if await session.scalar(select(Team.id).where(Team.name == TEAM_NAME)):
             raise DemoExists
-    closes = await closes_of(s.market, sorted({t for f in FUNDS for t in f.tickers}))
+    tickers = sorted({t for f in FUNDS for t in f.tickers})
+    closes = await closes_of(s.market, tickers)
+    async with s.sessions() as session:  # splits known before the trades are folded
+        ids = await store.instrument_ids(session, tickers)
+        await actions.sync(session, s.market, {i: t for t, i in ids.items()}, final_date())
+        await session.commit()
     async with s.sessions() as session, session.begin():
         accounts = await _accounts(session)
         users = [user for user, _ in accounts]

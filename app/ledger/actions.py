@@ -23,7 +23,7 @@ async def sync(
     """Store the corporate actions of the instruments up to `through` where not yet known."""
     due = await store.actions_due(session, list(instruments), through)
     if due:
-        await market.sync_actions(due, through)
+        await market.sync_actions(due, through, session)
 
 
 async def apply_splits(

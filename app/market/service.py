@@ -29,6 +29,7 @@ from app.market.flight import SingleFlight
 from app.market.guards import CircuitBreaker
 from app.market.models import Instrument
 from app.market.provider import (
+    Action,
     Bar,
     MarketDataProvider,
     MarketDataUnauthorized,
@@ -344,34 +345,57 @@ class MarketData:
         return []
 
     async def sync_actions(
-        self, due: Sequence[tuple[int, str, date | None]], through: date
+        self,
+        due: Sequence[tuple[int, str, date | None]],
+        through: date,
+        caller: AsyncSession | None = None,
     ) -> list[str]:
         """Store the corporate actions of instruments (id, ticker, known up to) up to
-        `through`; the tickers the vendor could not be asked about."""
+        `through`; the tickers the vendor could not be asked about. On SQLite a caller's
+        session holds the database's one write lock: the actions are written in it."""
+        fetched: list[tuple[int, list[Action]]] = []
         failed: list[str] = []
         for batch in chunks(due, MAX_QUOTES):
-            answers = await asyncio.gather(*(self._sync_actions(*d, through) for d in batch))
-            failed += [ticker for (_, ticker, _), ok in zip(batch, answers, strict=True) if not ok]
+            answers = await asyncio.gather(*(self._actions_of(*d, through) for d in batch))
+            for (instrument, ticker, _), answer in zip(batch, answers, strict=True):
+                if answer is None:
+                    failed.append(ticker)
+                else:
+                    fetched.append((instrument, answer))
+        if not fetched:
+            return failed
+        try:
+            if caller is not None and caller.get_bind().dialect.name == "sqlite":
+                await self._save_actions(caller, fetched, through)
+            else:
+                async with self.sessions() as session, store.writing(session):
+                    await self._save_actions(session, fetched, through)
+                    await session.commit()
+        except store.StorageBusy:
+            logger.warning("corporate actions not stored: storage busy elsewhere")
+            return [ticker for _, ticker, _ in due]
         return failed
 
-    async def _sync_actions(
+    async def _actions_of(
         self, instrument: int, ticker: str, known: date | None, through: date
-    ) -> bool:
+    ) -> list[Action] | None:
         start = known + ONE_DAY if known else ACTIONS_FROM
         ask = partial(self.provider.corporate_actions, ticker, start, through)
         try:
-            found = await self.flight.run(
+            found: list[Action] = await self.flight.run(
                 f"actions:{ticker}:{start}:{through}", partial(self._call, ask)
             )
-            async with self.sessions() as session, store.writing(session):
-                kept = [a for a in found if start <= a.ex_date <= through]
-                await store.save_actions(session, instrument, self.provider.name, kept)
-                await store.set_actions_through(session, instrument, through)
-                await session.commit()
-        except (*MARKET_ERRORS, store.StorageBusy):
+        except MARKET_ERRORS:
             logger.warning("corporate actions of %s not synced", ticker)
-            return False
-        return True
+            return None
+        return [a for a in found if start <= a.ex_date <= through]
+
+    async def _save_actions(
+        self, session: AsyncSession, fetched: list[tuple[int, list[Action]]], through: date
+    ) -> None:
+        for instrument, found in fetched:
+            await store.save_actions(session, instrument, self.provider.name, found)
+            await store.set_actions_through(session, instrument, through)
 
     async def _through_cache(
         self,

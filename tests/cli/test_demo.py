@@ -11,8 +11,17 @@ from typer.testing import CliRunner
 from app.audit.models import AuditEvent
 from app.cli.demo import ACCOUNTS, EMAIL_DOMAIN, FUNDS, TEAM_NAME
 from app.cli.main import cli
+from app.ledger import queries
 from app.ledger.fold import fold
-from app.ledger.models import CashTransaction, CashType, Position, Trade, TradeStatus
+from app.ledger.models import (
+    CashTransaction,
+    CashType,
+    Dividend,
+    DividendStatus,
+    Position,
+    Trade,
+    TradeStatus,
+)
 from app.ledger.queries import booked_fills
 from app.ledger.rules import Fill
 from app.portfolios.models import Portfolio
@@ -42,16 +51,20 @@ async def _check_fund(session: AsyncSession, portfolio: Portfolio) -> dict[str, 
     positions = (
         await session.scalars(select(Position).where(Position.portfolio_id == portfolio.id))
     ).all()
+    splits = await queries.splits(session, [p.instrument_id for p in positions])
+    split_positions = 0
     for position in positions:
         fills = (await booked_fills(session, portfolio.id, [position.instrument_id]))[
             position.instrument_id
         ]
-        folded = fold(fills, allow_short=False).holding()
+        found = [split for split, _ in splits.get(position.instrument_id, [])]
+        folded = fold(fills, allow_short=False, splits=found).holding()
         assert (position.quantity, position.cost_basis, position.realized_pnl) == (
             folded.quantity,
             folded.cost_basis,
             folded.realized_pnl,
         )
+        split_positions += folded.quantity != fold(fills, allow_short=False).holding().quantity
     trades = (
         await session.scalars(
             select(Trade).where(
@@ -78,6 +91,13 @@ async def _check_fund(session: AsyncSession, portfolio: Portfolio) -> dict[str, 
         "sells": sum(t.side.value == "sell" for t in trades),
         "kinds": {m.type for m in moves},
         "open": sum(p.quantity > 0 for p in positions),
+        "split": split_positions,
+        "dividends": set(
+            await session.scalars(
+                select(Dividend.status).where(Dividend.portfolio_id == portfolio.id)
+            )
+        ),
+        "auto_book": portfolio.auto_book_dividends,
     }
 
 
@@ -102,9 +122,16 @@ def test_demo_seed_builds_a_desk_whose_books_agree_with_its_history(
     passwords = _printed_passwords(result.stdout)
     assert len(passwords) == len(ACCOUNTS)
 
-    for summary in in_session(sqlite_url, lambda s: _check_desk(s, passwords)):
+    summaries = in_session(sqlite_url, lambda s: _check_desk(s, passwords))
+    for summary in summaries:
         assert summary["trades"] > 50 and summary["sells"] > 5 and summary["open"] >= 3
-        assert {CashType.DEPOSIT, CashType.DIVIDEND, CashType.FEE} <= summary["kinds"]
+        assert {CashType.DEPOSIT, CashType.FEE} <= summary["kinds"]
+        if summary["auto_book"]:  # the income fund books its dividends on their pay dates
+            assert CashType.DIVIDEND in summary["kinds"]
+            assert summary["dividends"] == {DividendStatus.BOOKED}
+        else:  # the growth fund leaves them to its PM
+            assert DividendStatus.PROPOSED in summary["dividends"]
+    assert sum(s["split"] for s in summaries) >= 1  # NFLX's 10-for-1 of 2025-11-17
 
     again = runner.invoke(cli, ["demo", "seed"])
     assert again.exit_code == 1

@@ -1,5 +1,6 @@
-"""Random sequences of buys, sells, back-dated trades, back-dated cash moves, cancels and
-changes of the cost method, sent alike to two portfolios (one average cost, one FIFO):
+"""Random sequences of buys, sells, back-dated trades, back-dated cash moves, cancels,
+changes of the cost method and splits the vendor reports (before or after trades already
+booked), sent alike to two portfolios (one average cost, one FIFO):
 after every step each position and the cash balance equal a plain re-computation from the
 booked history, cash is never below zero at any day's close, the open lots add up to the
 position, and both methods give the same total P&L."""
@@ -21,6 +22,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from app.auth.permissions import Role
 from app.main import create_app
+from app.market import store
+from app.market.provider import Action, ActionType
 from tests.conftest import REDIS_URL, make_settings
 from tests.factories import bearer, make_portfolio, make_user
 
@@ -61,13 +64,22 @@ def cash_by_day(moves: list[tuple[date, Decimal]]) -> list[Decimal]:
     return closes
 
 
-def recompute(trades: list[Booked], ticker: str) -> tuple[Decimal, Decimal, Decimal, bool]:
-    """Quantity, cost basis and realised P&L by the average-cost method, and whether the
-    quantity ever went below zero along the way."""
+Splits = dict[tuple[str, date], tuple[int, int]]
+
+
+def recompute(
+    trades: list[Booked], ticker: str, splits: Splits
+) -> tuple[Decimal, Decimal, Decimal, bool]:
+    """Quantity, cost basis and realised P&L by the average-cost method, a split before the
+    trades of its ex-date, and whether the quantity ever went below zero along the way."""
     qty = basis = realized = Decimal(0)
     went_short = False
     live = [t for t in trades if t.ticker == ticker and not t.cancelled]
+    pending = sorted((day, ratio) for (name, day), ratio in splits.items() if name == ticker)
     for t in sorted(live, key=lambda t: (t.day, t.id)):
+        while pending and pending[0][0] <= t.day:
+            (to, from_) = pending.pop(0)[1]
+            qty = qty * to / from_
         if t.side == "buy":
             qty, basis = qty + t.quantity, basis + t.quantity * t.price + t.fees
             continue
@@ -80,6 +92,8 @@ def recompute(trades: list[Booked], ticker: str) -> tuple[Decimal, Decimal, Deci
         qty -= t.quantity
         if qty == 0:
             basis = Decimal(0)
+    for _, (to, from_) in pending:
+        qty = qty * to / from_
     return qty, basis, realized, went_short
 
 
@@ -113,6 +127,22 @@ class Desk:
         assert response.status_code == 200, response.text
         return slugs, headers
 
+    async def known_splits(self) -> "Splits":
+        """The splits stored already (earlier examples reported them: instruments are shared)."""
+        async with self.app.state.shared.sessions() as session:
+            ids = await store.instrument_ids(session, TICKERS)
+            stored = await store.actions(session, list(ids.values()), kind=ActionType.SPLIT)
+        ticker = {i: t for t, i in ids.items()}
+        return {(ticker[a.instrument_id], a.ex_date): (a.split_to, a.split_from) for a in stored}
+
+    async def report_split(self, ticker: str, day: date, to: int, from_: int) -> None:
+        """What a vendor's sync stores: the split of the ticker on that ex-date."""
+        async with self.app.state.shared.sessions() as session:
+            instrument = await self.app.state.shared.market.ensure_instrument(session, ticker)
+            split = Action(ActionType.SPLIT, day, split_to=to, split_from=from_)
+            await store.save_actions(session, instrument.id, "simulated", [split])
+            await session.commit()
+
     def close(self) -> None:
         self.run(self.client.aclose())
         self.run(self.lifespan.__aexit__(None, None, None))
@@ -128,6 +158,7 @@ class DeskMachine(RuleBasedStateMachine):
         self.trades: list[Booked] = []
         self.cash_moves: list[tuple[date, Decimal]] = []
         self.fifo_ids: dict[int, int] = {}  # the FIFO portfolio's id of each trade
+        self.splits: Splits = self.desk.run(self.desk.known_splits())
         self.last_fifo: Response | None = None
 
     @property
@@ -206,7 +237,7 @@ class DeskMachine(RuleBasedStateMachine):
     ) -> None:
         candidate = Booked(10**12, ticker, side, quantity, price, fee, START + timedelta(days=day))
         cash_ok = candidate.cash_effect >= 0 or self.cash_ok((candidate.day, candidate.cash_effect))
-        quantity_ok = not recompute([*self.trades, candidate], ticker)[3]
+        quantity_ok = not recompute([*self.trades, candidate], ticker, self.splits)[3]
         response = self.post(
             "trades",
             {
@@ -236,7 +267,7 @@ class DeskMachine(RuleBasedStateMachine):
         live = [t for t in self.trades if not t.cancelled]
         target = live[pick % len(live)]
         target.cancelled = True
-        quantity_ok = not recompute(self.trades, target.ticker)[3]
+        quantity_ok = not recompute(self.trades, target.ticker, self.splits)[3]
         cash_ok = target.cash_effect <= 0 or self.cash_ok((target.day, -target.cash_effect))
         ids = (target.id, self.fifo_ids[target.id])
         paths = [f"trades/{i}/cancel" for i in ids]
@@ -250,6 +281,21 @@ class DeskMachine(RuleBasedStateMachine):
             self.cash_moves.append((target.day, -target.cash_effect))
         else:
             target.cancelled = False
+
+    @rule(
+        ticker=st.sampled_from(TICKERS),
+        ratio=st.sampled_from([(2, 1), (4, 1), (3, 2), (1, 2), (1, 10)]),
+        day=st.integers(0, 59),
+    )
+    def split(self, ticker: str, ratio: tuple[int, int], day: int) -> None:
+        """The vendor reports a split, perhaps before trades already booked: the books fold
+        it in. A reverse split that would leave a later sale short is not one this desk saw."""
+        on = START + timedelta(days=day)
+        with_it = {**self.splits, (ticker, on): ratio}
+        if (ticker, on) in self.splits or recompute(self.trades, ticker, with_it)[3]:
+            return
+        self.desk.run(self.desk.report_split(ticker, on, *ratio))
+        self.splits = with_it
 
     @rule()
     def swap_cost_methods(self) -> None:
@@ -285,7 +331,7 @@ class DeskMachine(RuleBasedStateMachine):
                 )
                 assert open_quantity == Decimal(position["quantity"])
         for ticker in {t.ticker for t in self.trades}:
-            qty, basis, realized, went_short = recompute(self.trades, ticker)
+            qty, basis, realized, went_short = recompute(self.trades, ticker, self.splits)
             assert not went_short
             average, fifo = books[average_slug][ticker], books[fifo_slug][ticker]
             assert Decimal(average["quantity"]) == Decimal(fifo["quantity"]) == qty >= 0
