@@ -3,8 +3,9 @@
 Two portfolios are seeded before anything is timed: (a) 1,900 trades over 8 years on 50
 tickers and (b) 100,000 trades over 10 years on 500 tickers (SIM000..SIM499), with monthly
 deposits, a few withdrawals and quarterly dividends. The simulated provider's bars for every
-ticker and the benchmark (SPY) are bulk-inserted (COPY) with their coverage, so no request
-fetches market data; trades and cash go in by COPY too, positions as the fold of the trades.
+ticker and the benchmark (SPY) are bulk-inserted (COPY) with their coverage and corporate
+actions, so no request fetches market data; trades and cash go in by COPY too, positions as
+the fold of the trades.
 
 Timed, as a client sees them: `GET /portfolios/{slug}/performance` over the whole history
 cold (no stored NAV; median of 3, the series dropped between runs), warm after one trade
@@ -34,7 +35,7 @@ from app.auth.permissions import Role
 from app.core.database import create_sessionmaker
 from app.ledger.fold import Holding, fold
 from app.ledger.rules import Fill
-from app.market.provider import Bar
+from app.market.provider import Action, Bar
 from app.market.simulated import SimulatedProvider
 from app.users.service import create_user
 from bench.harness import FOLIO_APP, Aim, Context, Row, _spawn, _stop, _wait_for_health, free_port
@@ -48,7 +49,27 @@ WARM_RUNS = 5
 HEALTH_RUNS = 50
 SEED = 20261123
 COLUMNS = {
-    "instruments": ["ticker", "name", "currency", "provider", "created_at", "updated_at"],
+    "instruments": [
+        "ticker",
+        "name",
+        "currency",
+        "provider",
+        "created_at",
+        "updated_at",
+        "actions_through",
+    ],
+    "corporate_actions": [
+        "instrument_id",
+        "type",
+        "ex_date",
+        "pay_date",
+        "split_to",
+        "split_from",
+        "cash_amount",
+        "currency",
+        "source",
+        "fetched_at",
+    ],
     "price_bars": [
         "instrument_id",
         "date",
@@ -311,16 +332,35 @@ def _bar_row(instrument: int, bar: Bar, now: datetime) -> tuple[Any, ...]:
     )
 
 
+def _action_row(instrument: int, action: Action, now: datetime) -> tuple[Any, ...]:
+    return (
+        instrument,
+        action.type.value,
+        action.ex_date,
+        action.pay_date,
+        action.split_to,
+        action.split_from,
+        action.cash_amount,
+        action.currency,
+        PROVIDER,
+        now,
+    )
+
+
 async def _seed_prices(conn: AsyncConnection, first: date, last: date) -> dict[str, Priced]:
     provider = SimulatedProvider()
     now = datetime.now(UTC)
     tickers = [BENCHMARK, *(f"SIM{i:03d}" for i in range(LARGE.tickers))]
     await _copy(
-        conn, "instruments", [(t, f"Simulated {t}", "USD", PROVIDER, now, now) for t in tickers]
+        conn,
+        "instruments",
+        [(t, f"Simulated {t}", "USD", PROVIDER, now, now, last) for t in tickers],
     )
     ids = dict((await conn.execute(text("SELECT ticker, id FROM instruments"))).tuples().all())
     priced: dict[str, Priced] = {}
     for ticker in tickers:
+        actions = await provider.corporate_actions(ticker, first, last)
+        await _copy(conn, "corporate_actions", [_action_row(ids[ticker], a, now) for a in actions])
         bars = await provider.daily_bars(ticker, first, last)
         await _copy(conn, "price_bars", [_bar_row(ids[ticker], b, now) for b in bars])
         days = np.array([b.date for b in bars], dtype="datetime64[D]")

@@ -86,6 +86,9 @@ def _rows(url: str, query: str) -> list[tuple[object, ...]]:
         engine.dispose()
 
 
+SPLIT_INSTRUMENTS = "SELECT DISTINCT instrument_id FROM corporate_actions WHERE type = 'split'"
+
+
 def test_the_ledger_migration_keeps_every_row_and_opens_the_lots_of_seeded_books(
     fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -105,6 +108,9 @@ def test_the_ledger_migration_keeps_every_row_and_opens_the_lots_of_seeded_books
     finally:
         get_settings.cache_clear()
     assert seeded.exit_code == 0, seeded.output
+    # Books before the ledger knew no splits: a position the demo's splits changed is not a
+    # fold of its trades there, and the ledger's migration cannot open its lots as such.
+    split = {i for (i,) in _rows(fresh_postgres_url, SPLIT_INSTRUMENTS)}
     command.downgrade(config, BEFORE_THE_LEDGER)
     books = {
         table: _rows(fresh_postgres_url, f"SELECT * FROM {table} ORDER BY 1, 2")
@@ -125,7 +131,9 @@ def test_the_ledger_migration_keeps_every_row_and_opens_the_lots_of_seeded_books
         " GROUP BY p.portfolio_id, p.instrument_id, p.quantity",
     )
     assert any(count for *_, count in lots_by_position)
-    for portfolio_id, instrument_id, quantity, open_quantity, _ in lots_by_position:
+    unsplit = [row for row in lots_by_position if row[1] not in split]
+    assert len(unsplit) > len(lots_by_position) / 2
+    for portfolio_id, instrument_id, quantity, open_quantity, _ in unsplit:
         assert open_quantity == quantity, (portfolio_id, instrument_id)
     opened_by_buys = _rows(
         fresh_postgres_url,

@@ -219,8 +219,10 @@ async def _before_grid(
     session: AsyncSession, market: MarketData, book: Book, grid: Days, holding: Any, closes: Closes
 ) -> Closes:
     """Add the last close before the grid of holdings that have none on its first day."""
-    priced = price_grid(grid, closes, len(book.instruments))
-    unpriced = [int(c) for c in np.flatnonzero(holding[0] & ~priced.known[0])]
+    first = day_numbers(grid[:1])[0]
+    priced = np.zeros(len(book.instruments), dtype=bool)
+    priced[closes.column[closes.day <= first]] = True
+    unpriced = [int(c) for c in np.flatnonzero(holding[0] & ~priced)]
     if not unpriced:
         return closes
     tickers = {book.instruments[c]: book.tickers[c] for c in unpriced}

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from app.analytics import performance as perf
 from app.analytics import valuation as val
@@ -76,6 +76,8 @@ async def read_performance(
         str | None, Query(max_length=16, description="Default: the portfolio's")
     ] = None,
     interval: Interval = Interval.DAY,
-) -> PerformanceRead:
+) -> Response:
     query = perf.Query(start, end, benchmark, interval, Decimal(settings.risk_free_rate))
-    return await perf.performance(session, market, portfolio, query)
+    result = await perf.performance(session, market, portfolio, query)
+    # Written by pydantic-core at once: a decade of daily points is thousands of objects.
+    return Response(result.model_dump_json(), media_type="application/json")

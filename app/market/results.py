@@ -45,6 +45,8 @@ class CloseResult(Sourced):
 class BarsResult(Sourced):
     ticker: str
     items: list[Bar]
+    # The bars as a JSON array the database wrote, for a route to pass on (items empty).
+    items_json: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

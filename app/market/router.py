@@ -90,7 +90,7 @@ async def read_prices(
         raise InvalidInput(
             f"At most {MAX_RANGE_DAYS} days at a time.", details={"start": start, "end": end}
         )
-    return prices_response(await market.daily_bars(ticker, start, end), start, end)
+    return prices_response(await market.daily_bars(ticker, start, end, as_json=True), start, end)
 
 
 @router.get(

@@ -80,11 +80,11 @@ class PricesRead(PricesHead):
 
 
 def prices_json(result: BarsResult, start: date, end: date) -> bytes:
-    """PricesRead as JSON, byte for byte, with the bars written directly: a 10-year range
-    (2,500 bars) costs about 3 ms this way and about 15 ms through pydantic."""
+    """PricesRead as JSON with the bars written directly (by the database where it wrote
+    them): a 10-year range (2,500 bars) costs about 3 ms this way and 15 through pydantic."""
     head = PricesHead(ticker=result.ticker, start=start, end=end, **source(result))
-    bars = ",".join(map(_bar_json, result.items))
-    return f'{head.model_dump_json()[:-1]},"items":[{bars}]}}'.encode()
+    bars = result.items_json or f"[{','.join(map(_bar_json, result.items))}]"
+    return f'{head.model_dump_json()[:-1]},"items":{bars}}}'.encode()
 
 
 def _bar_json(bar: Bar) -> str:

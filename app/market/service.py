@@ -258,21 +258,27 @@ class MarketData:
         cap = self.settings.cache_ttl_last_close_max_seconds
         return min(max(until_next, LAST_CLOSE_MIN_TTL_SECONDS), cap)
 
-    async def daily_bars(self, ticker: str, start: date, end: date) -> BarsResult:
-        """Bars from start to end: stored ones, and the missing final dates from the vendor."""
+    async def daily_bars(
+        self, ticker: str, start: date, end: date, *, as_json: bool = False
+    ) -> BarsResult:
+        """Bars from start to end: stored ones, and the missing final dates from the vendor.
+        `as_json`: the stored bars as the JSON array of the prices route, where the database
+        can write it (`items_json`)."""
         ticker = normalise(ticker)
         if start > end:
             raise InvalidInput("start is after end.", details={"start": start, "end": end})
         fetch_end = min(end, last_final_date(utcnow()))
         try:
             instrument = await self.stored_instrument(ticker)
-            return await self._stored_bars(ticker, instrument, DateRange(start, end), fetch_end)
+            return await self._stored_bars(
+                ticker, instrument, DateRange(start, end), fetch_end, as_json=as_json
+            )
         except store.StorageBusy:
             logger.info("storage of %s busy elsewhere; bars served without storing", ticker)
             return await self._unstored_bars(ticker, DateRange(start, fetch_end))
 
     async def _stored_bars(
-        self, ticker: str, instrument: int, wanted: DateRange, fetch_end: date
+        self, ticker: str, instrument: int, wanted: DateRange, fetch_end: date, *, as_json: bool
     ) -> BarsResult:
         failure: MarketDataUnavailable | None = None
         if wanted.start <= fetch_end:
@@ -280,15 +286,24 @@ class MarketData:
                 await self._fill(ticker, instrument, DateRange(wanted.start, fetch_end))
             except MarketDataUnavailable as exc:
                 failure = exc
+        bars: list[Bar] = []
+        written: str | None = None
         async with self.sessions() as session:
-            bars, fetched_at = await store.read_bars(
-                session, instrument, self.provider.name, *wanted
-            )
-        if failure is not None and not bars:
+            if as_json and session.get_bind().dialect.name == "postgresql":
+                written, fetched_at, count = await store.bars_json(
+                    session, instrument, self.provider.name, *wanted
+                )
+            else:
+                bars, fetched_at = await store.read_bars(
+                    session, instrument, self.provider.name, *wanted
+                )
+                count = len(bars)
+        if failure is not None and not count:
             raise failure
         return BarsResult(
             ticker=ticker,
             items=bars,
+            items_json=written,
             provider=self.provider.name,
             fetched_at=fetched_at or utcnow(),
             stale=failure is not None,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from app.core.database import IN_BATCH, chunks, table_of, upsert, utcnow
+from app.core.database import IN_BATCH, among, chunks, table_of, upsert, utcnow
 from app.market.models import CorporateAction, Instrument, PriceBar, PriceCoverage
 from app.market.provider import Action, ActionType, Bar, TickerInfo, actions_of_bars
 
@@ -91,7 +91,9 @@ async def last_price_dates(
 ) -> dict[int, date | None]:
     """The last date the vendor has a bar for, by its metadata."""
     rows = await session.execute(
-        select(Instrument.id, Instrument.last_price_date).where(Instrument.id.in_(instruments))
+        select(Instrument.id, Instrument.last_price_date).where(
+            among(session, Instrument.id, instruments)
+        )
     )
     return dict(rows.tuples().all())
 
@@ -334,6 +336,29 @@ async def read_bars(
     return bars, newest
 
 
+_BARS_JSON = text(
+    """
+    SELECT coalesce(json_agg(json_build_object(
+               'date', date, 'open', open::text, 'high', high::text, 'low', low::text,
+               'close', close::text, 'adj_close', adj_close::text, 'volume', volume
+           ) ORDER BY date), '[]')::text,
+           max(fetched_at), count(*)
+    FROM price_bars
+    WHERE instrument_id = :instrument AND provider = :provider AND date BETWEEN :start AND :end
+    """
+)
+
+
+async def bars_json(
+    session: AsyncSession, instrument: int, provider: str, start: date, end: date
+) -> tuple[str, datetime | None, int]:
+    """The stored bars of the range as the prices route's JSON array, written by PostgreSQL
+    (no row becomes a Python object), when the newest was fetched, and how many there are."""
+    params = {"instrument": instrument, "provider": provider, "start": start, "end": end}
+    written, newest, count = (await session.execute(_BARS_JSON, params)).one()
+    return written, newest, count
+
+
 async def latest_bar(
     session: AsyncSession, ticker: str, provider: str
 ) -> tuple[Bar, datetime] | None:
@@ -364,7 +389,7 @@ async def closes(
     rows = await session.execute(
         select(PriceBar.instrument_id, PriceBar.date, price)
         .where(
-            PriceBar.instrument_id.in_(instruments),
+            among(session, PriceBar.instrument_id, instruments),
             PriceBar.provider == provider,
             PriceBar.date.between(start, end),
         )
@@ -390,7 +415,7 @@ async def recent_closes(
             .label("n"),
         )
         .where(
-            PriceBar.instrument_id.in_(instruments),
+            among(session, PriceBar.instrument_id, instruments),
             PriceBar.provider == provider,
             PriceBar.date.between(start, end),
         )
@@ -431,7 +456,7 @@ async def latest_closes(
     newest = (
         select(PriceBar.instrument_id, func.max(PriceBar.date).label("day"))
         .where(
-            PriceBar.instrument_id.in_(instruments),
+            among(session, PriceBar.instrument_id, instruments),
             PriceBar.provider == provider,
             PriceBar.date <= as_of,
         )
@@ -456,7 +481,10 @@ async def coverages(
         rows = await session.execute(
             select(
                 PriceCoverage.instrument_id, PriceCoverage.start_date, PriceCoverage.end_date
-            ).where(PriceCoverage.instrument_id.in_(batch), PriceCoverage.provider == provider)
+            ).where(
+                among(session, PriceCoverage.instrument_id, batch),
+                PriceCoverage.provider == provider,
+            )
         )
         for instrument, start, end in rows.tuples():
             found[instrument].append(DateRange(start, end))
@@ -527,7 +555,7 @@ async def actions_due(
     for batch in chunks(instruments, IN_BATCH):
         rows = await session.execute(
             select(Instrument.id, Instrument.ticker, Instrument.actions_through).where(
-                Instrument.id.in_(batch),
+                among(session, Instrument.id, batch),
                 Instrument.actions_through.is_(None) | (Instrument.actions_through < through),
             )
         )
@@ -575,7 +603,7 @@ async def actions(
     """Stored actions of the instruments, by instrument then ex-date."""
     found: list[StoredAction] = []
     for batch in chunks(instruments, IN_BATCH):
-        query = select(*_ACTION_COLUMNS).where(CorporateAction.instrument_id.in_(batch))
+        query = select(*_ACTION_COLUMNS).where(among(session, CorporateAction.instrument_id, batch))
         if kind is not None:
             query = query.where(CorporateAction.type == kind)
         if start is not None:

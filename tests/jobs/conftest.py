@@ -38,7 +38,7 @@ class RecordingMarket:
         return BarsResult(ticker=ticker, items=[BAR], provider="simulated", fetched_at=utcnow())
 
     async def sync_actions(
-        self, due: list[tuple[int, str, date | None]], through: date
+        self, due: list[tuple[int, str, date | None]], through: date, caller: object = None
     ) -> list[str]:
         return []  # no corporate actions
 
