@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.database import utcnow
 from app.market import store
 from app.market.calendar import last_final_date
-from app.market.provider import Bar
+from app.market.provider import ActionType, Bar
 from app.market.service import MARKET_ERRORS, MarketData
 from app.market.store import DateRange
 
@@ -168,6 +168,40 @@ async def recent(
         older = await store.latest_closes(session, lacking, provider, as_of)
         out |= {i: [close] for i, close in older.items()}
     return out, unconfirmed
+
+
+@dataclass(frozen=True)
+class Adjusted:
+    """A ticker's daily bars with earlier prices divided and volumes multiplied by later
+    splits' ratios, so a split never looks like a crash (floats: for indicators)."""
+
+    days: npt.NDArray[np.datetime64]
+    open: npt.NDArray[np.float64]
+    high: npt.NDArray[np.float64]
+    low: npt.NDArray[np.float64]
+    close: npt.NDArray[np.float64]
+    volume: npt.NDArray[np.float64]
+
+
+async def adjusted(
+    market: MarketData, session: AsyncSession, ticker: str, start: date, end: date
+) -> tuple[Adjusted, list[Unconfirmed]]:
+    """The ticker's split-adjusted bars from start to end, complete by the store's coverage."""
+    instrument_id = await instrument(market, session, ticker)
+    found = await confirm(market, session, {instrument_id: Wanted(ticker, start, end)})
+    bars, _ = await store.read_bars(session, instrument_id, market.provider.name, start, end)
+    if found.unstored.get(instrument_id):
+        merged = {b.date: b for b in bars} | {b.date: b for b in found.unstored[instrument_id]}
+        bars = [merged[d] for d in sorted(merged)]
+    splits = await store.actions(session, [instrument_id], kind=ActionType.SPLIT)
+    days = np.array([b.date for b in bars], dtype="datetime64[D]")
+    factor = np.ones(len(bars))
+    for split in splits:  # every bar before the ex-date, in the shares of after it
+        factor[days < np.datetime64(split.ex_date, "D")] *= split.split_to / split.split_from
+    raw = np.array([[b.open, b.high, b.low, b.close] for b in bars], dtype=np.float64)
+    raw = raw.reshape(len(bars), 4) / factor[:, None]
+    volume = np.array([b.volume for b in bars], dtype=np.float64) * factor
+    return Adjusted(days, raw[:, 0], raw[:, 1], raw[:, 2], raw[:, 3], volume), found.unconfirmed
 
 
 async def changed_since(

@@ -2,6 +2,7 @@
 split folded in and dividends proposed without a vendor."""
 
 import asyncio
+from datetime import date, timedelta
 from decimal import Decimal
 
 from asgi_lifespan import LifespanManager
@@ -9,6 +10,8 @@ from httpx import ASGITransport, AsyncClient
 
 from app.auth.permissions import Role
 from app.cli.db import upgrade_to_head
+from app.jobs.embedded import refresh_held
+from app.jobs.tasks import Resources
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.factories import bearer, make_portfolio, make_user
@@ -49,4 +52,20 @@ async def test_a_simulated_split_and_dividend_reach_the_books_on_sqlite(
         dividends = (await c.get(f"/portfolios/{slug}/dividends", headers=headers)).json()
         ko_dividends = [d for d in dividends["items"] if d["ticker"] == "KO"]
         assert ko_dividends and all(d["status"] == "proposed" for d in ko_dividends)
-        assert all(Decimal(d["amount"]) == Decimal(d["cash_amount"]) * 100 for d in ko_dividends)
+        for d in ko_dividends:  # 100 shares; paid a week after the ex-date
+            assert Decimal(d["amount"]) == Decimal(d["cash_amount"]) * 100
+            ex_date, pay_date = date.fromisoformat(d["ex_date"]), date.fromisoformat(d["pay_date"])
+            assert pay_date == ex_date + timedelta(days=7)
+
+        patched = await c.patch(
+            f"/portfolios/{slug}", json={"auto_book_dividends": True}, headers=headers
+        )
+        assert patched.status_code == 200 and patched.json()["auto_book_dividends"] is True
+        shared = app.state.shared
+        await refresh_held(Resources(shared.sessions, shared.market))  # the after-close run
+        booked = (await c.get(f"/portfolios/{slug}/dividends", headers=headers)).json()
+        assert {d["status"] for d in booked["items"]} == {"booked"}
+        assert len(booked["items"]) == len(dividends["items"])
+        cash = (await c.get(f"/portfolios/{slug}/cash?limit=200", headers=headers)).json()
+        paid = sorted(c["amount"] for c in cash["items"] if c["type"] == "dividend")
+        assert paid == sorted(d["amount"] for d in booked["items"])
