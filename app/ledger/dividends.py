@@ -82,7 +82,7 @@ async def propose(session: AsyncSession, portfolio: Portfolio, today: date) -> N
         await _propose_one(
             session, portfolio.id, action, quantity, existing.get(action.id), by_hand
         )
-    if portfolio.auto_book_dividends:
+    if portfolio.auto_book_dividends and portfolio.archived_at is None:  # archived: read-only
         await _auto_book(session, portfolio, today)
 
 
