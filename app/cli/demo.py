@@ -22,7 +22,7 @@ from app.cli.services import run_with_services
 from app.core.database import utcnow
 from app.core.errors import Conflict
 from app.dividends import service as dividends
-from app.ledger import actions, posting
+from app.ledger import posting
 from app.ledger.models import CashType, Position, Side, Trade
 from app.market import store
 from app.market.provider import MarketDataUnavailable
@@ -267,7 +267,7 @@ async def seed_desk(s: AppState) -> Seeded:
     closes = await closes_of(s.market, tickers)
     async with s.sessions() as session:  # splits known before the trades are folded
         ids = await store.instrument_ids(session, tickers)
-        await actions.sync(session, s.market, {i: t for t, i in ids.items()}, final_date())
+        await s.market.ensure_actions(session, {i: t for t, i in ids.items()}, final_date())
         await session.commit()
     async with s.sessions() as session, session.begin():
         accounts = await _accounts(session)

@@ -12,18 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ledger import posting, queries
-from app.market import store
 from app.market.service import MarketData
 from app.portfolios.models import Portfolio
-
-
-async def sync(
-    session: AsyncSession, market: MarketData, instruments: dict[int, str], through: date
-) -> None:
-    """Store the corporate actions of the instruments up to `through` where not yet known."""
-    due = await store.actions_due(session, list(instruments), through)
-    if due:
-        await market.sync_actions(due, through, session)
 
 
 async def apply_splits(
@@ -34,7 +24,7 @@ async def apply_splits(
     folded = await queries.folded_at(session, portfolio.id)
     if not folded:
         return
-    await sync(session, market, {i: ticker for i, (ticker, _) in folded.items()}, through)
+    await market.ensure_actions(session, {i: ticker for i, (ticker, _) in folded.items()}, through)
     stale: dict[int, date] = {}
     for instrument, found in (await queries.splits(session, list(folded))).items():
         new = [split.ex_date for split, at in found if at > folded[instrument][1]]

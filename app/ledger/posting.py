@@ -46,7 +46,7 @@ from app.ledger.rules import (
 )
 from app.market.models import Instrument
 from app.market.provider import UnknownTicker, UnknownTickerInBooking
-from app.market.service import MarketData
+from app.market.service import MarketData, final_date
 from app.portfolios.models import Portfolio
 
 logger = logging.getLogger("folio.trades")
@@ -106,12 +106,17 @@ class Posted:
 
 
 async def instrument_for(session: AsyncSession, market: MarketData, ticker: str) -> Instrument:
-    """The instrument of a ticker being booked; the provider is asked the first time.
-    Call it before the portfolio's lock and the booking's writes."""
+    """The instrument of a ticker being booked, its splits known (the provider is asked the
+    first time, and once after each close). Call it before the portfolio's lock and the
+    booking's writes."""
     try:
-        return await market.ensure_instrument(session, ticker)
+        found = await market.ensure_instrument(session, ticker)
     except UnknownTicker as exc:
         raise UnknownTickerInBooking(details={"ticker": ticker}) from exc
+    through = final_date()
+    if found.actions_through is None or found.actions_through < through:
+        await market.ensure_actions(session, {found.id: found.ticker}, through)
+    return found
 
 
 # The sequence

@@ -359,6 +359,14 @@ class MarketData:
             return (await self._unstored_bars(ticker, wanted)).items
         return []
 
+    async def ensure_actions(
+        self, session: AsyncSession, instruments: dict[int, str], through: date
+    ) -> list[str]:
+        """Store, in the caller's session, the corporate actions of the instruments not yet
+        known up to `through`; the tickers the vendor could not be asked about."""
+        due = await store.actions_due(session, list(instruments), through)
+        return await self.sync_actions(due, through, session) if due else []
+
     async def sync_actions(
         self,
         due: Sequence[tuple[int, str, date | None]],
@@ -366,8 +374,8 @@ class MarketData:
         caller: AsyncSession | None = None,
     ) -> list[str]:
         """Store the corporate actions of instruments (id, ticker, known up to) up to
-        `through`; the tickers the vendor could not be asked about. On SQLite a caller's
-        session holds the database's one write lock: the actions are written in it."""
+        `through`; the tickers the vendor could not be asked about. With a caller's session
+        they are written in it (its instrument may not be committed yet), else in their own."""
         fetched: list[tuple[int, list[Action]]] = []
         failed: list[str] = []
         for batch in chunks(due, MAX_QUOTES):
@@ -379,13 +387,13 @@ class MarketData:
                     fetched.append((instrument, answer))
         if not fetched:
             return failed
+        if caller is not None:
+            await self._save_actions(caller, fetched, through)
+            return failed
         try:
-            if caller is not None and caller.get_bind().dialect.name == "sqlite":
-                await self._save_actions(caller, fetched, through)
-            else:
-                async with self.sessions() as session, store.writing(session):
-                    await self._save_actions(session, fetched, through)
-                    await session.commit()
+            async with self.sessions() as session, store.writing(session):
+                await self._save_actions(session, fetched, through)
+                await session.commit()
         except store.StorageBusy:
             logger.warning("corporate actions not stored: storage busy elsewhere")
             return [ticker for _, ticker, _ in due]

@@ -21,7 +21,7 @@ from app.core.errors import DomainError
 from app.ledger import posting
 from app.ledger.models import Side, Trade, TradeStatus
 from app.market.models import Instrument
-from app.market.service import MarketData
+from app.market.service import MarketData, final_date
 from app.portfolios import service as portfolios
 from app.trades.csv_rows import COLUMNS, Progress, Row, RowErrors, inert, parse, quiet
 from app.trades.schemas import ImportResult
@@ -39,6 +39,7 @@ async def _instruments(
     """Instrument ids by ticker; a ticker the provider does not know is an error of its rows."""
     uses = [(row.number, row.ticker) for row in rows] + errors.tickers
     known, unknown = await market.ensure_instruments(session, [ticker for _, ticker in uses])
+    await market.ensure_actions(session, {i: t for t, i in known.items()}, final_date())
     for number, ticker in sorted(uses):
         if ticker in unknown:
             errors.add(number, f"ticker: {ticker} is not known to the provider")

@@ -37,8 +37,8 @@ class RecordingMarket:
         self.refreshed.append(ticker)
         return BarsResult(ticker=ticker, items=[BAR], provider="simulated", fetched_at=utcnow())
 
-    async def sync_actions(
-        self, due: list[tuple[int, str, date | None]], through: date, caller: object = None
+    async def ensure_actions(
+        self, session: object, instruments: dict[int, str], through: date
     ) -> list[str]:
         return []  # no corporate actions
 

@@ -298,3 +298,14 @@ async def test_a_dividend_is_proposed_from_the_entitlement_and_booked_once(
     assert cash["balance"] == str(Decimal(10000) - 200 * 40 + Decimal("36.00"))
     relisted = await books.get(f"{books.desk.base}/dividends")
     assert [d["status"] for d in relisted["items"]] == ["booked"]
+
+
+async def test_a_sale_of_the_split_quantity_books_before_anything_was_read(
+    books: VendorDesk,
+) -> None:
+    await books.desk.cash("deposit", "10000", "2024-01-02")
+    await books.desk.trade("buy", "FOUR", "10", "100", "2024-01-10")  # Folio's first sight of it
+    sold = await books.desk.trade("sell", "FOUR", "40", "26", "2024-02-07")
+    assert sold.status_code == 201
+    position = (await positions(books)).get("FOUR")
+    assert position is None or position["quantity"] == "0"
