@@ -1,6 +1,7 @@
 """The code's layout rules that a reader should not have to check by eye."""
 
 import ast
+import re
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[1] / "app"
@@ -27,3 +28,10 @@ def test_services_do_not_import_fastapi() -> None:
             if isinstance(node, ast.Import) and any(a.name == "fastapi" for a in node.names):
                 importing.append(path.relative_to(APP))
     assert services and importing == []
+
+
+def test_only_the_price_history_reader_reads_the_bars() -> None:
+    """Prices over dates come through one reader (app/market/history.py over its store)."""
+    readers = {APP / "market" / name for name in ("store.py", "history.py", "models.py")}
+    touching = {p for p in _modules() if re.search(r"\bPriceBar\b|\bprice_bars\b", p.read_text())}
+    assert touching - readers - {APP / "models.py"} == set()
