@@ -18,6 +18,7 @@ from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.dividends.router import router as dividends_router
+from app.indicators.router import router as indicators_router
 from app.jobs.lifespan import background_work
 from app.jobs.router import router as jobs_router
 from app.jobs.tasks import Resources
@@ -97,5 +98,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dividends_router)
     app.include_router(analytics_router)
     app.include_router(market_router)
+    app.include_router(indicators_router)
     app.include_router(jobs_router)
     return app

@@ -25,7 +25,7 @@ from app.core.database import utcnow
 from app.market import store
 from app.market.calendar import last_final_date
 from app.market.provider import ActionType, Bar
-from app.market.service import MARKET_ERRORS, MarketData
+from app.market.service import MARKET_ERRORS, MarketData, final_date
 from app.market.store import DateRange
 
 PRICE_PLACES = 6
@@ -87,9 +87,15 @@ def fewest_places(values: Ints, scale: int) -> tuple[Ints, int]:
 
 
 async def instrument(market: MarketData, session: AsyncSession, ticker: str) -> int:
-    """The stored instrument's id, created (after asking the provider) when missing."""
+    """The stored instrument's id, created (after asking the provider) when missing: by the
+    market's own sessions, else (on SQLite, whose write lock this session holds) in it."""
     found = await store.instrument_id(session, ticker)
-    return found if found is not None else await market.stored_instrument(ticker)
+    if found is not None:
+        return found
+    try:
+        return await market.stored_instrument(ticker)
+    except store.StorageBusy:
+        return (await market.ensure_instrument(session, ticker)).id
 
 
 async def confirm(
@@ -186,8 +192,10 @@ class Adjusted:
 async def adjusted(
     market: MarketData, session: AsyncSession, ticker: str, start: date, end: date
 ) -> tuple[Adjusted, list[Unconfirmed]]:
-    """The ticker's split-adjusted bars from start to end, complete by the store's coverage."""
+    """The ticker's split-adjusted bars from start to end, complete by the store's coverage
+    and by its splits known up to the last close."""
     instrument_id = await instrument(market, session, ticker)
+    unasked = await market.ensure_actions(session, {instrument_id: ticker}, final_date())
     found = await confirm(market, session, {instrument_id: Wanted(ticker, start, end)})
     bars, _ = await store.read_bars(session, instrument_id, market.provider.name, start, end)
     if found.unstored.get(instrument_id):
@@ -201,7 +209,8 @@ async def adjusted(
     raw = np.array([[b.open, b.high, b.low, b.close] for b in bars], dtype=np.float64)
     raw = raw.reshape(len(bars), 4) / factor[:, None]
     volume = np.array([b.volume for b in bars], dtype=np.float64) * factor
-    return Adjusted(days, raw[:, 0], raw[:, 1], raw[:, 2], raw[:, 3], volume), found.unconfirmed
+    unconfirmed = found.unconfirmed + [Unconfirmed(ticker, start, end) for _ in unasked]
+    return Adjusted(days, raw[:, 0], raw[:, 1], raw[:, 2], raw[:, 3], volume), unconfirmed
 
 
 async def changed_since(

@@ -362,8 +362,8 @@ class MarketData:
     async def ensure_actions(
         self, session: AsyncSession, instruments: dict[int, str], through: date
     ) -> list[str]:
-        """Store, in the caller's session, the corporate actions of the instruments not yet
-        known up to `through`; the tickers the vendor could not be asked about."""
+        """Store the corporate actions of the instruments not yet known up to `through`; the
+        tickers the vendor could not be asked about."""
         due = await store.actions_due(session, list(instruments), through)
         return await self.sync_actions(due, through, session) if due else []
 
@@ -374,8 +374,9 @@ class MarketData:
         caller: AsyncSession | None = None,
     ) -> list[str]:
         """Store the corporate actions of instruments (id, ticker, known up to) up to
-        `through`; the tickers the vendor could not be asked about. With a caller's session
-        they are written in it (its instrument may not be committed yet), else in their own."""
+        `through`, committed at once; the tickers the vendor could not be asked about. A
+        caller's session writes them instead where no other can: on SQLite (it holds the
+        write lock), or for an instrument it has not committed yet."""
         fetched: list[tuple[int, list[Action]]] = []
         failed: list[str] = []
         for batch in chunks(due, MAX_QUOTES):
@@ -387,16 +388,18 @@ class MarketData:
                     fetched.append((instrument, answer))
         if not fetched:
             return failed
-        if caller is not None:
-            await self._save_actions(caller, fetched, through)
+        if caller is not None and caller.get_bind().dialect.name == "sqlite":
+            await self._save_actions(caller, fetched, through)  # it holds the write lock
             return failed
         try:
             async with self.sessions() as session, store.writing(session):
                 await self._save_actions(session, fetched, through)
                 await session.commit()
         except store.StorageBusy:
-            logger.warning("corporate actions not stored: storage busy elsewhere")
-            return [ticker for _, ticker, _ in due]
+            if caller is None:
+                logger.warning("corporate actions not stored: storage busy elsewhere")
+                return [ticker for _, ticker, _ in due]
+            await self._save_actions(caller, fetched, through)  # its instrument is new
         return failed
 
     async def _actions_of(
