@@ -5,9 +5,11 @@ from app.audit.models import AuditEvent
 from app.auth.models import RevokedToken
 from app.core.database import Base
 from app.core.idempotency import IdempotencyKey
+from app.indicators.models import IndicatorValue
 from app.ledger.models import CashTransaction, Dividend, Lot, Position, Trade
 from app.market.models import CorporateAction, Instrument, PriceBar, PriceCoverage
 from app.portfolios.models import Portfolio, PortfolioMember
+from app.strategies.models import Signal, Strategy, StrategyEvent
 from app.users.models import Team, User
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "CorporateAction",
     "Dividend",
     "IdempotencyKey",
+    "IndicatorValue",
     "Instrument",
     "Lot",
     "Portfolio",
@@ -26,6 +29,9 @@ __all__ = [
     "PriceBar",
     "PriceCoverage",
     "RevokedToken",
+    "Signal",
+    "Strategy",
+    "StrategyEvent",
     "Team",
     "Trade",
     "User",
