@@ -106,16 +106,14 @@ class Posted:
 
 
 async def instrument_for(session: AsyncSession, market: MarketData, ticker: str) -> Instrument:
-    """The instrument of a ticker being booked, its splits known (the provider is asked the
-    first time, and once after each close). Call it before the portfolio's lock and the
-    booking's writes."""
+    """The instrument of a ticker being booked, with its splits (the provider is asked the
+    first time). Call it before the portfolio's lock and the booking's writes."""
     try:
         found = await market.ensure_instrument(session, ticker)
     except UnknownTicker as exc:
         raise UnknownTickerInBooking(details={"ticker": ticker}) from exc
-    through = final_date()
-    if found.actions_through is None or found.actions_through < through:
-        await market.ensure_actions(session, {found.id: found.ticker}, through)
+    if found.actions_through is None:  # later ones come with reads and after each close
+        await market.ensure_actions(session, {found.id: found.ticker}, final_date())
     return found
 
 
