@@ -360,11 +360,19 @@ class MarketData:
         return []
 
     async def ensure_actions(
-        self, session: AsyncSession, instruments: dict[int, str], through: date
+        self,
+        session: AsyncSession,
+        instruments: dict[int, str],
+        through: date,
+        *,
+        first_time: bool = False,
     ) -> list[str]:
-        """Store the corporate actions of the instruments not yet known up to `through`; the
-        tickers the vendor could not be asked about."""
+        """Store the corporate actions of the instruments not yet known up to `through` (with
+        `first_time`, only of those never synced); the tickers the vendor could not be asked
+        about."""
         due = await store.actions_due(session, list(instruments), through)
+        if first_time:
+            due = [d for d in due if d[2] is None]
         return await self.sync_actions(due, through, session) if due else []
 
     async def sync_actions(

@@ -39,7 +39,8 @@ async def _instruments(
     """Instrument ids by ticker; a ticker the provider does not know is an error of its rows."""
     uses = [(row.number, row.ticker) for row in rows] + errors.tickers
     known, unknown = await market.ensure_instruments(session, [ticker for _, ticker in uses])
-    await market.ensure_actions(session, {i: t for t, i in known.items()}, final_date())
+    instruments = {i: t for t, i in known.items()}
+    await market.ensure_actions(session, instruments, final_date(), first_time=True)
     for number, ticker in sorted(uses):
         if ticker in unknown:
             errors.add(number, f"ticker: {ticker} is not known to the provider")
