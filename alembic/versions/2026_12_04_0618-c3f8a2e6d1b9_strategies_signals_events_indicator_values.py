@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('instrument_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=48), nullable=False),
     sa.Column('date', sa.Date(), nullable=False),
-    sa.Column('value', sa.Double(), nullable=True),
+    sa.Column('value', app.core.database.Money(), nullable=True),
     sa.Column('computed_at', app.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['instrument_id'], ['instruments.id'], name=op.f('fk_indicator_values_instrument_id_instruments'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('instrument_id', 'name', name=op.f('pk_indicator_values'))

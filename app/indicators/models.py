@@ -2,8 +2,9 @@
 that a screen is one query."""
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import Date, Double, ForeignKey, String
+from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base, utcnow
@@ -17,5 +18,5 @@ class IndicatorValue(Base):
     )
     name: Mapped[str] = mapped_column(String(48), primary_key=True)  # a column: rsi_14, close
     date: Mapped[date] = mapped_column(Date)
-    value: Mapped[float | None] = mapped_column(Double)
+    value: Mapped[Decimal | None]  # exact, as every stored number (null during warm-up)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
