@@ -21,15 +21,12 @@ async def apply_splits(
 ) -> None:
     """Sync the actions of the portfolio's instruments up to `through`, and fold again the
     positions that a split stored since their last fold changes."""
-    folded = await queries.folded_at(session, portfolio.id)
-    if not folded:
-        return
-    await market.ensure_actions(session, {i: ticker for i, (ticker, _) in folded.items()}, through)
-    stale: dict[int, date] = {}
-    for instrument, found in (await queries.splits(session, list(folded))).items():
-        new = [split.ex_date for split, at in found if at > folded[instrument][1]]
-        if new:
-            stale[instrument] = min(new)
+    held = await queries.action_state(session, portfolio.id)
+    due = [(i, ticker, known) for i, ticker, known, _ in held if known is None or known < through]
+    if due:
+        await market.sync_actions(due, through, session)
+        held = await queries.action_state(session, portfolio.id)
+    stale = {i: split for i, _, _, split in held if split is not None}
     if not stale:
         return
     locked = await lock_books(session, portfolio.id)

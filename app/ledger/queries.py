@@ -35,7 +35,7 @@ from app.ledger.rules import (
     trade_signed_quantity_sql,
 )
 from app.market import store
-from app.market.models import Instrument
+from app.market.models import CorporateAction, Instrument
 from app.market.provider import ActionType
 
 
@@ -277,13 +277,24 @@ async def splits(
     return found
 
 
-async def folded_at(
+async def action_state(
     session: AsyncSession, portfolio_id: uuid.UUID
-) -> dict[int, tuple[str, datetime]]:
-    """Every position's ticker and when it was last folded."""
+) -> list[tuple[int, str, date | None, date | None]]:
+    """Every position's instrument, ticker, the date its corporate actions are known up to,
+    and the earliest ex-date of a split stored since the position was last folded (one
+    query: it runs before every read of the books)."""
+    unfolded = (
+        select(func.min(CorporateAction.ex_date))
+        .where(
+            CorporateAction.instrument_id == Position.instrument_id,
+            CorporateAction.type == ActionType.SPLIT,
+            CorporateAction.fetched_at > Position.updated_at,
+        )
+        .scalar_subquery()
+    )
     rows = await session.execute(
-        select(Position.instrument_id, Instrument.ticker, Position.updated_at)
+        select(Position.instrument_id, Instrument.ticker, Instrument.actions_through, unfolded)
         .join(Instrument, Instrument.id == Position.instrument_id)
         .where(Position.portfolio_id == portfolio_id)
     )
-    return {instrument: (ticker, at) for instrument, ticker, at in rows.tuples()}
+    return list(rows.tuples().all())
