@@ -27,6 +27,7 @@ from app.ops.router import router as ops_router
 from app.portfolios.router import router as portfolios_router
 from app.positions.router import router as positions_router
 from app.state import open_state
+from app.strategies.router import router as strategies_router
 from app.trades.router import router as trades_router
 from app.users.bootstrap import ensure_first_admin
 from app.users.router import router as users_router
@@ -99,5 +100,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analytics_router)
     app.include_router(market_router)
     app.include_router(indicators_router)
+    app.include_router(strategies_router)
     app.include_router(jobs_router)
     return app

@@ -31,6 +31,8 @@ class Permission(StrEnum):
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
     JOBS_READ = "jobs:read"
+    STRATEGIES_READ = "strategies:read"
+    STRATEGIES_WRITE = "strategies:write"
     ACCOUNT_SELF = "account:self"
 
 
@@ -39,6 +41,7 @@ _MEMBER_READ = {
     Permission.PORTFOLIOS_READ,
     Permission.MARKET_READ,
     Permission.JOBS_READ,
+    Permission.STRATEGIES_READ,
 }
 _BOOKING = {Permission.TRADES_CREATE, Permission.CASH_CREATE}
 
@@ -55,9 +58,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TRADES_CANCEL,
             Permission.DIVIDENDS_BOOK,
             Permission.MARKET_REFRESH,
+            Permission.STRATEGIES_WRITE,
         }
     ),
-    Role.ANALYST: frozenset(_MEMBER_READ | _BOOKING),
+    Role.ANALYST: frozenset(_MEMBER_READ | _BOOKING | {Permission.STRATEGIES_WRITE}),
     Role.VIEWER: frozenset(_MEMBER_READ),
 }
 

@@ -2,7 +2,7 @@
 
 import typer
 
-from app.cli import db, demo, indicators, prices, report, serve, trades, users, worker
+from app.cli import db, demo, indicators, prices, report, serve, strategies, trades, users, worker
 
 cli = typer.Typer(help="Folio: an investment desk's back end.", no_args_is_help=True)
 cli.command()(serve.serve)
@@ -14,3 +14,4 @@ cli.add_typer(users.app, name="user")
 cli.add_typer(trades.app, name="trades")
 cli.add_typer(demo.app, name="demo")
 cli.add_typer(prices.app, name="prices")
+cli.add_typer(strategies.app, name="strategies")

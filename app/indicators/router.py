@@ -8,7 +8,9 @@ from app.auth.permissions import Permission, PermissionDenied
 from app.core.database import SessionDep
 from app.core.errors import InvalidInput, responses
 from app.core.schemas import IsoDate
-from app.indicators.schemas import IndicatorsRead, indicators_json
+from app.indicators.latest import STORED_NAMES
+from app.indicators.schemas import IndicatorsRead, ScreenRead, indicators_json
+from app.indicators.screen import MAX_CONDITIONS, InvalidScreen, screen
 from app.indicators.service import indicator_table
 from app.indicators.spec import DEFAULT_NAMES, InvalidIndicator
 from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable, UnknownTicker
@@ -53,3 +55,29 @@ async def read_indicators(
     response = Response(body, media_type="application/json")
     mark_stale(response, table.stale)
     return response
+
+
+@router.get(
+    "/screen",
+    response_model=ScreenRead,
+    dependencies=[Depends(require(Permission.MARKET_READ))],
+    responses=responses(InvalidScreen, InvalidIndicator),
+    summary="Tickers whose latest stored indicator values meet every condition",
+    description=(
+        "Answered from the values stored after each close on each ticker's newest bar: the "
+        f"columns of {', '.join(STORED_NAMES)}, and the split-adjusted `close` and `volume`. "
+        "Each `where` is `<column> <operator> <number or column>` with "
+        "operators `<` `<=` `>` `>=` `=` `!=`, like `rsi_14<30` or `close>sma_200`; "
+        "several are all required. A column that is not stored matches nothing."
+    ),
+)
+async def screen_tickers(
+    session: SessionDep,
+    where: list[str] = Query(
+        [], description=f"From 1 to {MAX_CONDITIONS} conditions, all required"
+    ),
+    tickers: str | None = Query(
+        None, max_length=10_000, description="Comma-separated. Default: every stored ticker"
+    ),
+) -> ScreenRead:
+    return ScreenRead.of(await screen(session, where, tickers))

@@ -2,12 +2,13 @@
 
 import json
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.indicators.compute import Floats
+from app.indicators.screen import Match
 from app.indicators.service import IndicatorTable
 
 ROWS_PER_CHUNK = 500
@@ -36,6 +37,22 @@ class IndicatorsRead(BaseModel):
         description="True when some dates or splits could not be confirmed with the vendor"
     )
     items: list[IndicatorRow] = Field(description="Market days from start to end, oldest first")
+
+
+class ScreenItem(BaseModel):
+    ticker: str
+    date: Annotated[date, Field(description="The newest bar the values were stored for")]
+    values: dict[str, float | None] = Field(description="Every column the conditions use")
+
+
+class ScreenRead(BaseModel):
+    items: list[ScreenItem] = Field(description="Sorted by ticker")
+    total: int
+
+    @classmethod
+    def of(cls, matches: list[Match]) -> "ScreenRead":
+        items = [ScreenItem(ticker=m.ticker, date=m.date, values=m.values) for m in matches]
+        return cls(items=items, total=len(items))
 
 
 def numbers(values: Floats) -> list[float | None]:

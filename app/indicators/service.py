@@ -57,28 +57,38 @@ async def indicator_table(
     indicators = parse_names(names)
     start, end = default_range(start, end)
     ticker = normalise(ticker)
-    bars, stale = await _history(market, session, ticker, end)
+    found = await whole_history(market, session, ticker, end)
+    bars = found.bars
     days, columns = _table(bars, indicators, start, end)
     return IndicatorTable(
         ticker=ticker,
         history_start=bars.days[0].item() if len(bars.days) else None,
         provider=market.provider.name,
-        stale=stale,
+        stale=found.stale,
         days=days,
         columns=columns,
     )
 
 
-async def _history(
+@dataclass(frozen=True)
+class History:
+    """A ticker's whole split-adjusted history up to a date."""
+
+    instrument_id: int
+    bars: Adjusted
+    stale: bool  # some of it is unconfirmed
+
+
+async def whole_history(
     market: MarketData, session: AsyncSession, ticker: str, end: date
-) -> tuple[Adjusted, bool]:
+) -> History:
     """The whole split-adjusted history up to end, and whether some of it is unconfirmed."""
     await history.instrument(market, session, ticker)
     found = await store.instrument(session, ticker)
     assert found is not None
     first = min(found.first_price_date or HISTORY_FROM, end)
     bars, unconfirmed = await history.adjusted(market, session, ticker, first, end)
-    return bars, bool(unconfirmed)
+    return History(found.id, bars, bool(unconfirmed))
 
 
 def _table(

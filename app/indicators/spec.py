@@ -101,6 +101,17 @@ def _value(name: str, param: Param, text: str) -> int | float:
     )
 
 
+def parse_column(column: str) -> Indicator:
+    """The indicator a column (`rsi_14`, `macd_12_26_9_hist`, `bbands_20_2_lower`) is part of."""
+    kind = KINDS.get(column.split("_", 1)[0])
+    suffixes = kind.suffixes if kind else ()
+    suffix = next((s for s in suffixes if s and column.endswith(s)), "")
+    indicator = parse(column.removesuffix(suffix))
+    if column not in indicator.columns:
+        raise invalid(column, f"not a column; {indicator.name} has {', '.join(indicator.columns)}")
+    return indicator
+
+
 def parse_names(names: str | None) -> list[Indicator]:
     """Comma-separated names (the defaults when None), each once, in the order given."""
     if names is None:

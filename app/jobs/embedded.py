@@ -1,19 +1,30 @@
-"""The embedded mode has no worker: the API process itself refreshes held prices after a close
-and applies the corporate actions of the portfolios that hold them.
+"""The embedded mode has no worker: the API process itself refreshes held prices after a close,
+applies the corporate actions of the portfolios that hold them, and evaluates the active
+strategies.
 
-The same schedule as the worker's (REFRESH_CRON, market days only), run in-process.
+The same schedule as the worker's (REFRESH_CRON, EVALUATE_CRON, market days only), run
+in-process.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date, datetime
+from functools import partial
 
 from croniter import croniter
 
 from app.core.database import utcnow
-from app.jobs.tasks import REFRESH_CRON, Resources, apply_actions_of
+from app.jobs.tasks import (
+    EVALUATE_CRON,
+    INDICATORS_CRON,
+    REFRESH_CRON,
+    Resources,
+    apply_actions_of,
+    evaluate_strategies_on,
+    store_indicators_of,
+)
 from app.ledger.queries import held_tickers, holding_portfolios
 from app.market.calendar import is_trading_day, new_york_date
 from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable, UnknownTicker
@@ -38,31 +49,45 @@ async def refresh_held(resources: Resources) -> dict[str, int | str]:
     return outcome
 
 
-def next_refresh(now: datetime) -> datetime:
-    due: datetime = croniter(REFRESH_CRON, now).get_next(datetime)
+def next_run(cron: str, now: datetime) -> datetime:
+    due: datetime = croniter(cron, now).get_next(datetime)
     return due
 
 
-async def _refresh_after_each_close(resources: Resources) -> None:
+def next_refresh(now: datetime) -> datetime:
+    return next_run(REFRESH_CRON, now)
+
+
+async def _after_each_close(
+    cron: str, work: Callable[[date], Awaitable[object]], what: str
+) -> None:
     while True:
         now = utcnow()
-        due = next_refresh(now)
+        due = next_run(cron, now)
         await asyncio.sleep((due - now).total_seconds())
-        if not is_trading_day(new_york_date(due)):
+        day = new_york_date(due)
+        if not is_trading_day(day):
             continue
         try:
-            await refresh_held(resources)
+            await work(day)
         except Exception:  # the schedule outlives one failed run (a database hiccup)
-            logger.exception("in-process refresh of held prices failed")
+            logger.exception("in-process %s failed", what)
 
 
 @contextlib.asynccontextmanager
 async def refresh_schedule(resources: Resources) -> AsyncIterator[None]:
-    """Run the after-close refresh in this process while the block runs."""
-    task = asyncio.create_task(_refresh_after_each_close(resources))
+    """Run the after-close refresh and evaluation in this process while the block runs."""
+    runs: list[tuple[str, Callable[[date], Awaitable[object]], str]] = [
+        (REFRESH_CRON, lambda _: refresh_held(resources), "price refresh"),
+        (INDICATORS_CRON, lambda _: store_indicators_of(resources), "storing of indicators"),
+        (EVALUATE_CRON, partial(evaluate_strategies_on, resources), "evaluation of strategies"),
+    ]
+    tasks = [asyncio.create_task(_after_each_close(*run)) for run in runs]
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

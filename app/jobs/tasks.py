@@ -8,19 +8,25 @@ from datetime import UTC, date, datetime
 
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.dividends.service import apply_actions
+from app.indicators.latest import store_latest
 from app.jobs.queue import queue
 from app.ledger.queries import held_tickers, holding_portfolios
 from app.market.calendar import is_trading_day, new_york_date
 from app.market.provider import UnknownTicker
 from app.market.service import MarketData
 from app.portfolios.models import Portfolio
+from app.strategies.evaluation import evaluate_after_close
+from app.strategies.models import Strategy
 
 logger = logging.getLogger("folio.market")
 
 REFRESH_CRON = "30 21 * * 1-5"  # UTC: after the New York close, summer and winter
+INDICATORS_CRON = "40 21 * * 1-5"  # after the refresh of held prices
+EVALUATE_CRON = "45 21 * * 1-5"  # after the refresh of held prices
 REAPER_CRON = "* * * * *"
 STALLED_AFTER_SECONDS = 60
 RESOURCES = "resources"
@@ -72,6 +78,25 @@ async def defer_refresh(ticker: str, day: date) -> None:
         logger.info("refresh of %s already waiting to run", ticker)
 
 
+@queue.periodic(cron=EVALUATE_CRON)
+@queue.task(name="evaluate_strategies", pass_context=True)
+async def evaluate_strategies(context: JobContext, timestamp: int) -> int:
+    """On each market day, every active strategy on each ticker's newest bar."""
+    day = new_york_date(datetime.fromtimestamp(timestamp, UTC))
+    if not is_trading_day(day):
+        logger.info("no close on %s: strategies not evaluated", day)
+        return 0
+    return await evaluate_strategies_on(resources(context), day)
+
+
+async def evaluate_strategies_on(found: Resources, day: date) -> int:
+    """Evaluate the active strategies after the close of `day`; how many new signals."""
+    async with found.sessions() as session:
+        outcomes = await evaluate_after_close(session, found.market, day)
+        await session.commit()
+    return sum(outcome.signals for outcome in outcomes.values())
+
+
 @queue.task(name="refresh_ticker_prices", pass_context=True, retry=VENDOR_RETRY)
 async def refresh_ticker_prices(context: JobContext, ticker: str, day: str) -> int:
     """Fetch the ticker's last days of bars again and drop its cached prices."""
@@ -108,6 +133,32 @@ async def backfill_prices(
     market = resources(context).market
     result = await market.daily_bars(ticker, date.fromisoformat(start), date.fromisoformat(end))
     return len(result.items)
+
+
+@queue.periodic(cron=INDICATORS_CRON)
+@queue.task(name="store_latest_indicators", pass_context=True)
+async def store_latest_indicators(context: JobContext, timestamp: int) -> list[str]:
+    """On each market day, the latest indicator values of every held or watched ticker."""
+    day = new_york_date(datetime.fromtimestamp(timestamp, UTC))
+    if not is_trading_day(day):
+        logger.info("no close on %s: latest indicators not stored", day)
+        return []
+    return await store_indicators_of(resources(context))
+
+
+async def store_indicators_of(found: Resources) -> list[str]:
+    """Store the latest indicator values of every held or watched ticker; those stored."""
+    async with found.sessions() as session:
+        stored = await store_latest(session, found.market, await indicator_tickers(session))
+        await session.commit()
+    return stored.tickers
+
+
+async def indicator_tickers(session: AsyncSession) -> list[str]:
+    """Every ticker some portfolio holds or an active strategy watches, alphabetically."""
+    universes = await session.scalars(select(Strategy.tickers).where(Strategy.active))
+    watched = {ticker for tickers in universes for ticker in tickers}
+    return sorted(watched.union(await held_tickers(session)))
 
 
 @queue.periodic(cron=REAPER_CRON)

@@ -54,6 +54,8 @@ async def test_role_permission_matrix(
         "dividend_id": "1",
         "ticker": "AAPL",
         "job_id": "1",
+        "strategy_id": "1",
+        "signal_id": "1",
     }
     mismatches: list[str] = []
     checked = 0

@@ -42,6 +42,11 @@ class RecordingMarket:
     ) -> list[str]:
         return []  # no corporate actions
 
+    async def sync_actions(
+        self, due: list[tuple[int, str, date | None]], through: date, caller: object = None
+    ) -> list[str]:
+        return []
+
     async def daily_bars(self, ticker: str, start: date, end: date) -> BarsResult:
         self.backfilled.append((ticker, start, end))
         return BarsResult(ticker=ticker, items=[BAR], provider="simulated", fetched_at=utcnow())

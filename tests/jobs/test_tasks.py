@@ -65,7 +65,12 @@ def job_context(app: App, resources: Resources) -> JobContext:
 
 def test_the_schedule_refreshes_after_the_new_york_close_and_reaps_every_minute() -> None:
     crons = {p.task.name: p.cron for p in queue.periodic_registry.periodic_tasks.values()}
-    assert crons == {"refresh_held_prices": "30 21 * * 1-5", "retry_stalled_jobs": "* * * * *"}
+    assert crons == {
+        "refresh_held_prices": "30 21 * * 1-5",  # then the portfolios' corporate actions
+        "store_latest_indicators": "40 21 * * 1-5",
+        "evaluate_strategies": "45 21 * * 1-5",
+        "retry_stalled_jobs": "* * * * *",
+    }
 
 
 async def test_held_tickers_are_those_of_nonzero_positions(session: AsyncSession) -> None:

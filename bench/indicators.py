@@ -1,0 +1,186 @@
+"""Indicators over 500 tickers x 10 years of stored bars.
+
+SIM000..SIM499 get ten years of the simulated provider's bars, bulk-inserted (COPY) with their
+coverage, corporate actions and `actions_through`, so nothing is fetched while timing.
+
+Timed: (a) storing the latest values of the stored indicators (the eight defaults, sma_50 and
+sma_200) of all 500 tickers, as the after-close job does, against reading the same bars once
+through the price-history reader (median of 3 each, in this process); (b) GET
+/market/screen?where=rsi_14<30 over the 500 stored tickers on one uvicorn worker: latency one
+request at a time (p99, against GET /health the same way), and requests/s under load.
+"""
+
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from app.auth.permissions import Role
+from app.core.config import ProviderName, Settings
+from app.indicators.latest import store_latest
+from app.indicators.service import whole_history
+from app.market.calendar import last_final_date, new_york_date
+from app.market.simulated import SimulatedProvider
+from app.state import AppState, open_state
+from bench import seed
+from bench.analytics import COLUMNS, PROVIDER, _action_row, _bar_row
+from bench.harness import FOLIO_APP, Aim, Context, Request, Row, load, serving
+from bench.market import one_at_a_time
+
+TICKERS = [f"SIM{i:03d}" for i in range(500)]
+YEARS = 10
+RUNS = 3
+SCREEN = "/market/screen?where=rsi_14%3C30"
+INSTRUMENT_COLUMNS = [
+    "ticker",
+    "name",
+    "currency",
+    "provider",
+    "created_at",
+    "updated_at",
+    "first_price_date",
+    "last_price_date",
+    "actions_through",
+]
+
+
+def run(ctx: Context) -> list[Row]:
+    asyncio.run(_seed(ctx.database_url))
+    read, stored = asyncio.run(_time_storing(ctx))
+    screen = _time_screen(ctx)
+    what = f"{len(TICKERS)} tickers x {YEARS} y"
+    return [
+        Row(
+            f"store the latest indicators, {what} (vs reading their bars once)",
+            stored,
+            "ms",
+            baseline=read,
+            aim=Aim("<=", 2000, on_ratio=False),
+        ),
+        Row(
+            f"GET /market/screen?where=rsi_14<30, {what}: p99 one at a time (vs /health)",
+            screen["p99"],
+            "ms",
+            baseline=screen["health_p99"],
+            aim=Aim("<=", 50, on_ratio=False),
+        ),
+        Row("GET /market/screen p50 one at a time", screen["p50"], "ms", screen["health_p50"]),
+        Row("GET /market/screen under load (vs /health)", screen["rps"], "req/s", screen["health"]),
+        Row("GET /market/screen p99 under load", screen["load_p99"], "ms", screen["health_p99l"]),
+    ]
+
+
+# (a) storing the latest values
+
+
+async def _time_storing(ctx: Context) -> tuple[float, float]:
+    """Median ms of reading every ticker's whole history, then of storing its latest values."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=ctx.database_url,
+        redis_url=ctx.redis_url,
+        secret_key=seed.SECRET_KEY,
+        market_data_provider=ProviderName.SIMULATED,
+    )
+    async with open_state(settings) as state:
+        read = await _median(lambda: _read_all(state))
+        stored = await _median(lambda: _store_all(state))
+    return read, stored
+
+
+async def _median(measure: Callable[[], Awaitable[float]]) -> float:
+    return float(statistics.median([await measure() for _ in range(RUNS)]))
+
+
+async def _read_all(state: AppState) -> float:
+    end = new_york_date(datetime.now(UTC))
+    started = time.perf_counter()
+    async with state.sessions() as session:
+        for ticker in TICKERS:
+            await whole_history(state.market, session, ticker, end)
+    return (time.perf_counter() - started) * 1000
+
+
+async def _store_all(state: AppState) -> float:
+    started = time.perf_counter()
+    async with state.sessions() as session:
+        stored = await store_latest(session, state.market, TICKERS)
+        await session.commit()
+    elapsed = (time.perf_counter() - started) * 1000
+    if len(stored.tickers) != len(TICKERS):
+        raise RuntimeError(f"latest indicators not stored: {stored.failed}")
+    return elapsed
+
+
+# (b) the screen
+
+
+def _time_screen(ctx: Context) -> dict[str, float]:
+    signed_in = Request(headers=seed.bearer(seed.account(ctx.database_url, Role.VIEWER)))
+    with serving(FOLIO_APP, ctx.folio_env(SECRET_KEY=seed.SECRET_KEY)) as url:
+        answer = httpx.get(url + SCREEN, headers=dict(signed_in.headers), timeout=30)
+        answer.raise_for_status()
+        print(f"  the screen matched {answer.json()['total']} of {len(TICKERS)} tickers")
+        health_p50, health_p99 = one_at_a_time(f"{url}/health", {}, ctx.load_seconds)
+        p50, p99 = one_at_a_time(url + SCREEN, signed_in.headers, ctx.load_seconds)
+        health = load(f"{url}/health", ctx.load_seconds, ctx.connections)
+        screen = load(url + SCREEN, ctx.load_seconds, ctx.connections, signed_in)
+    return {
+        "p50": p50,
+        "p99": p99,
+        "health_p50": health_p50,
+        "health_p99": health_p99,
+        "rps": screen.requests_per_second,
+        "health": health.requests_per_second,
+        "load_p99": screen.p99_ms,
+        "health_p99l": health.p99_ms,
+    }
+
+
+# Seeding (not timed)
+
+
+async def _seed(database_url: str) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        final = last_final_date(datetime.now(UTC))
+        async with engine.connect() as conn:
+            await _seed_prices(conn, final - timedelta(days=366 * YEARS), final)
+            await conn.commit()
+        async with engine.connect() as conn:  # statistics, as autovacuum would gather them
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("ANALYZE"))
+    finally:
+        await engine.dispose()
+
+
+async def _copy(conn: AsyncConnection, table: str, columns: list[str], rows: list[Any]) -> None:
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table(table, records=rows, columns=columns)
+
+
+async def _seed_prices(conn: AsyncConnection, first: date, final: date) -> None:
+    """Bars from first to the last final date, covered through it, actions known through it."""
+    provider = SimulatedProvider()
+    now = datetime.now(UTC)
+    instruments = [
+        (t, f"Simulated {t}", "USD", PROVIDER, now, now, first, final, final) for t in TICKERS
+    ]
+    await _copy(conn, "instruments", INSTRUMENT_COLUMNS, instruments)
+    ids = dict((await conn.execute(text("SELECT ticker, id FROM instruments"))).tuples().all())
+    for ticker in TICKERS:
+        actions = await provider.corporate_actions(ticker, first, final)
+        rows = [_action_row(ids[ticker], a, now) for a in actions]
+        await _copy(conn, "corporate_actions", COLUMNS["corporate_actions"], rows)
+        bars = await provider.daily_bars(ticker, first, final)
+        rows = [_bar_row(ids[ticker], b, now) for b in bars]
+        await _copy(conn, "price_bars", COLUMNS["price_bars"], rows)
+    coverage = [(ids[t], PROVIDER, first, final, now) for t in TICKERS]
+    await _copy(conn, "price_coverage", COLUMNS["price_coverage"], coverage)
