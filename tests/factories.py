@@ -2,12 +2,16 @@
 
 import itertools
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Role
+from app.market.models import Instrument, PriceBar, PriceCoverage
 from app.portfolios.models import Portfolio
 from app.users.models import Team, User
 from app.users.service import create_user
@@ -76,3 +80,73 @@ async def make_portfolio(
     session.add(portfolio)
     await session.commit()
     return portfolio
+
+
+# Prices stored as if a vendor had given them, long before any test runs, under the
+# simulated provider's name, with every later corporate action known (there are none).
+PRICES_PROVIDER = "simulated"
+PRICES_STORED_AT = datetime(2024, 2, 1, tzinfo=UTC)
+ACTIONS_KNOWN = date(2099, 12, 31)
+
+
+@dataclass(frozen=True)
+class StoredBar:
+    date: date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    adj_close: Decimal
+    volume: int
+
+
+def flat_bar(day: date, close: Decimal, volume: int = 1000) -> StoredBar:
+    """A bar whose open, high, low and adjusted close are its close."""
+    return StoredBar(day, close, close, close, close, close, volume)
+
+
+async def store_priced(
+    session: AsyncSession,
+    ticker: str,
+    bars: Sequence[StoredBar],
+    *,
+    covered_through: date | None = None,
+) -> int:
+    """An instrument with these bars, the dates from its first bar to `covered_through`
+    (default: its last) covered, so nothing is asked of the vendor; committed."""
+    first = bars[0].date if bars else None
+    last = bars[-1].date if bars else None
+    instrument = Instrument(
+        ticker=ticker,
+        name=f"Test {ticker}",
+        currency="USD",
+        provider=PRICES_PROVIDER,
+        first_price_date=first,
+        last_price_date=last,
+        actions_through=ACTIONS_KNOWN,
+    )
+    session.add(instrument)
+    await session.flush()
+    if first is not None:
+        session.add(
+            PriceCoverage(
+                instrument_id=instrument.id,
+                provider=PRICES_PROVIDER,
+                start_date=first,
+                end_date=covered_through or last or first,
+                fetched_at=PRICES_STORED_AT,
+            )
+        )
+    session.add_all(price_bar(instrument.id, bar) for bar in bars)
+    await session.commit()
+    return instrument.id
+
+
+def price_bar(instrument_id: int, bar: StoredBar) -> PriceBar:
+    """The stored row of a bar."""
+    return PriceBar(
+        instrument_id=instrument_id,
+        **vars(bar),
+        provider=PRICES_PROVIDER,
+        fetched_at=PRICES_STORED_AT,
+    )

@@ -5,7 +5,7 @@ provider's name, so every price the code under test sees is one set here.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -14,15 +14,14 @@ from httpx import AsyncClient, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Role
-from app.market.models import Instrument, PriceBar, PriceCoverage
 from app.portfolios.models import Portfolio
-from tests.factories import bearer, make_portfolio, make_user
-
-PROVIDER = "simulated"
-# Long before any test runs: a bar stored later is a correction the series must take in.
-STORED_AT = datetime(2024, 2, 1, tzinfo=UTC)
-# The instruments' corporate actions are known (there are none) to the end of the tests' time.
-ACTIONS_KNOWN = date(2099, 12, 31)
+from tests.factories import (
+    StoredBar,
+    bearer,
+    make_portfolio,
+    make_user,
+    store_priced,
+)
 
 
 async def add_instrument(
@@ -31,46 +30,13 @@ async def add_instrument(
     closes: dict[str, str],
     adjusted: dict[str, str] | None = None,
 ) -> int:
-    instrument = Instrument(
-        ticker=ticker,
-        name=f"Test {ticker}",
-        currency="USD",
-        provider=PROVIDER,
-        actions_through=ACTIONS_KNOWN,
-    )
-    session.add(instrument)
-    await session.flush()
-    days = sorted(date.fromisoformat(day) for day in closes)
-    if days:
-        # The vendor was asked about these dates: a weekday without a bar among them is a
-        # day it has none (a holiday).
-        session.add(
-            PriceCoverage(
-                instrument_id=instrument.id,
-                provider=PROVIDER,
-                start_date=days[0],
-                end_date=days[-1],
-                fetched_at=STORED_AT,
-            )
-        )
+    """The ticker with these closes (and adjusted closes, default the same), the vendor asked
+    about every date from the first to the last: a weekday without a bar is a holiday."""
+    bars = []
     for day, close in closes.items():
-        price = Decimal(close)
-        session.add(
-            PriceBar(
-                instrument_id=instrument.id,
-                date=date.fromisoformat(day),
-                open=price,
-                high=price,
-                low=price,
-                close=price,
-                adj_close=Decimal((adjusted or {}).get(day, close)),
-                volume=1000,
-                provider=PROVIDER,
-                fetched_at=STORED_AT,
-            )
-        )
-    await session.commit()
-    return instrument.id
+        price, adjusted_close = Decimal(close), Decimal((adjusted or {}).get(day, close))
+        bars.append(StoredBar(date.fromisoformat(day), *(price,) * 4, adjusted_close, 1000))
+    return await store_priced(session, ticker, bars)
 
 
 @dataclass

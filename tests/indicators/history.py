@@ -6,7 +6,7 @@ split's ratio, volumes divided by it. `expected` holds the adjusted arrays as fl
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -14,16 +14,13 @@ import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.market import store
-from app.market.models import Instrument, PriceBar, PriceCoverage
 from app.market.provider import Action, ActionType
+from tests.factories import PRICES_PROVIDER, StoredBar, store_priced
 
 TICKER = "INDX"
-PROVIDER = "simulated"
 BARS = 400
 SPLIT_AT = 200  # the index of the split's ex-date
 SPLIT_TO, SPLIT_FROM = 2, 1  # 2-for-1
-STORED_AT = datetime(2024, 2, 1, tzinfo=UTC)
-ACTIONS_KNOWN = date(2099, 12, 31)
 CENT = Decimal("0.01")
 
 Floats = npt.NDArray[np.float64]
@@ -93,43 +90,12 @@ def _as_traded(day: Day) -> tuple[Decimal, Decimal, Decimal, Decimal, int]:
 
 async def store_history(session: AsyncSession, ticker: str = TICKER) -> int:
     """The instrument, its bars as traded, the dates covered, and the split; committed."""
-    instrument = Instrument(
-        ticker=ticker,
-        name=f"Test {ticker}",
-        currency="USD",
-        provider=PROVIDER,
-        first_price_date=DATES[0],
-        last_price_date=DATES[-1],
-        actions_through=ACTIONS_KNOWN,
-    )
-    session.add(instrument)
-    await session.flush()
-    session.add(
-        PriceCoverage(
-            instrument_id=instrument.id,
-            provider=PROVIDER,
-            start_date=DATES[0],
-            end_date=DATES[-1],
-            fetched_at=STORED_AT,
-        )
-    )
+    bars = []
     for day in DAYS:
         o, h, lo, c, volume = _as_traded(day)
-        session.add(
-            PriceBar(
-                instrument_id=instrument.id,
-                date=day.date,
-                open=o,
-                high=h,
-                low=lo,
-                close=c,
-                adj_close=day.close,
-                volume=volume,
-                provider=PROVIDER,
-                fetched_at=STORED_AT,
-            )
-        )
+        bars.append(StoredBar(day.date, o, h, lo, c, day.close, volume))
+    instrument_id = await store_priced(session, ticker, bars)
     split = Action(ActionType.SPLIT, EX_DATE, split_to=SPLIT_TO, split_from=SPLIT_FROM)
-    await store.save_actions(session, instrument.id, PROVIDER, [split])
+    await store.save_actions(session, instrument_id, PRICES_PROVIDER, [split])
     await session.commit()
-    return instrument.id
+    return instrument_id

@@ -17,6 +17,7 @@ from app.market.models import Instrument
 from app.market.service import MarketData
 from app.state import open_state
 from tests.conftest import make_settings
+from tests.factories import price_bar
 from tests.indicators import history
 from tests.indicators.walks import bar, store_walk, talib_last, walk
 
@@ -92,7 +93,7 @@ async def test_storing_again_after_a_new_bar_updates_each_row_in_place(
     longer_days, longer = walk(4, 101)  # the same walk, one bar further
     instrument_id = await session.scalar(select(Instrument.id).where(Instrument.ticker == "WLKU"))
     assert instrument_id is not None and longer_days[:-1] == days
-    session.add(bar(instrument_id, longer_days[-1], longer, 100))
+    session.add(price_bar(instrument_id, bar(longer_days[-1], longer, 100)))
     await session.commit()
     await store_latest(session, market, ["WLKU"], names=["sma_5"])
     values = await stored(session, "WLKU")

@@ -3,20 +3,18 @@ corporate actions far ahead so the reader never asks the vendor, and what TA-Lib
 """
 
 import math
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import talib
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.market.models import Instrument, PriceBar, PriceCoverage
+from tests.factories import StoredBar, store_priced
 from tests.indicators.history import Floats
 
-PROVIDER = "simulated"
 FIRST = date(2022, 1, 3)
 KNOWN_THROUGH = date(2099, 12, 31)  # every later date is confirmed to have no bar
-STORED_AT = datetime(2024, 2, 1, tzinfo=UTC)
 CENT = Decimal("0.01")
 SMA = talib.MA_Type.SMA
 Bars = dict[str, Floats]
@@ -49,45 +47,14 @@ async def store_walk(
 ) -> tuple[list[date], Bars]:
     """The instrument and its walk's bars, covered through KNOWN_THROUGH; committed."""
     days, bars = walk(seed, count)
-    instrument = Instrument(
-        ticker=ticker,
-        name=f"Walk {ticker}",
-        currency="USD",
-        provider=PROVIDER,
-        first_price_date=days[0],
-        last_price_date=days[-1],
-        actions_through=KNOWN_THROUGH,
-    )
-    session.add(instrument)
-    await session.flush()
-    session.add(
-        PriceCoverage(
-            instrument_id=instrument.id,
-            provider=PROVIDER,
-            start_date=days[0],
-            end_date=KNOWN_THROUGH,
-            fetched_at=STORED_AT,
-        )
-    )
-    session.add_all(bar(instrument.id, day, bars, i) for i, day in enumerate(days))
-    await session.commit()
+    stored = [bar(day, bars, i) for i, day in enumerate(days)]
+    await store_priced(session, ticker, stored, covered_through=KNOWN_THROUGH)
     return days, bars
 
 
-def bar(instrument_id: int, day: date, bars: Bars, i: int) -> PriceBar:
+def bar(day: date, bars: Bars, i: int) -> StoredBar:
     o, h, lo, c = (_cents(bars[f][i]) for f in ("open", "high", "low", "close"))
-    return PriceBar(
-        instrument_id=instrument_id,
-        date=day,
-        open=o,
-        high=h,
-        low=lo,
-        close=c,
-        adj_close=c,
-        volume=int(bars["volume"][i]),
-        provider=PROVIDER,
-        fetched_at=STORED_AT,
-    )
+    return StoredBar(day, o, h, lo, c, c, int(bars["volume"][i]))
 
 
 def _cents(value: float) -> Decimal:

@@ -3,7 +3,7 @@ computed again here, bar by bar, on TA-Lib's values (independently of app/strate
 
 import math
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,12 +17,9 @@ from talib import MA_Type  # type: ignore[attr-defined]  # public, not marked as
 
 from app.auth.permissions import Role
 from app.market.calendar import is_trading_day
-from app.market.models import Instrument, PriceBar, PriceCoverage
-from tests.factories import bearer, make_user
+from app.market.models import Instrument
+from tests.factories import PRICES_PROVIDER, bearer, flat_bar, make_user, store_priced
 
-PROVIDER = "simulated"
-STORED_AT = datetime(2024, 2, 1, tzinfo=UTC)
-ACTIONS_KNOWN = date(2099, 12, 31)
 CENT = Decimal("0.01")
 BARS = 260
 FIRST_DAY = date(2023, 1, 3)
@@ -56,47 +53,12 @@ async def store_bars(
 ) -> None:
     """The instrument with a bar a day (OHLC at the close), the dates covered, and its
     corporate actions known (none): nothing is asked of the vendor. Committed."""
-    instrument = Instrument(
-        ticker=ticker,
-        name=f"Test {ticker}",
-        currency="USD",
-        provider=PROVIDER,
-        first_price_date=days[0],
-        last_price_date=days[-1],
-        actions_through=ACTIONS_KNOWN,
-    )
-    session.add(instrument)
-    await session.flush()
-    session.add(
-        PriceCoverage(
-            instrument_id=instrument.id,
-            provider=PROVIDER,
-            start_date=days[0],
-            end_date=days[-1],
-            fetched_at=STORED_AT,
-        )
-    )
-    for day, close in zip(days, prices, strict=True):
-        session.add(
-            PriceBar(
-                instrument_id=instrument.id,
-                date=day,
-                open=close,
-                high=close,
-                low=close,
-                close=close,
-                adj_close=close,
-                volume=1000,
-                provider=PROVIDER,
-                fetched_at=STORED_AT,
-            )
-        )
-    await session.commit()
+    await store_priced(session, ticker, [flat_bar(d, p) for d, p in zip(days, prices, strict=True)])
 
 
 async def store_instrument(session: AsyncSession, ticker: str) -> None:
     """An instrument with no bars and nothing covered: its data must come from the vendor."""
-    session.add(Instrument(ticker=ticker, name=ticker, currency="USD", provider=PROVIDER))
+    session.add(Instrument(ticker=ticker, name=ticker, currency="USD", provider=PRICES_PROVIDER))
     await session.commit()
 
 
