@@ -48,13 +48,21 @@ def resources(context: JobContext) -> Resources:
     return found
 
 
+def _closing_day(timestamp: int, skipped: str) -> date | None:
+    """The New York market day of a periodic tick, or None (logged) when it had no close."""
+    day = new_york_date(datetime.fromtimestamp(timestamp, UTC))
+    if is_trading_day(day):
+        return day
+    logger.info("no close on %s: %s", day, skipped)
+    return None
+
+
 @queue.periodic(cron=REFRESH_CRON)
 @queue.task(name="refresh_held_prices", pass_context=True)
 async def refresh_held_prices(context: JobContext, timestamp: int) -> list[str]:
     """On each market day, one refresh job per held ticker (each retried on its own)."""
-    day = new_york_date(datetime.fromtimestamp(timestamp, UTC))
-    if not is_trading_day(day):
-        logger.info("no close on %s: held prices not refreshed", day)
+    day = _closing_day(timestamp, "held prices not refreshed")
+    if day is None:
         return []
     async with resources(context).sessions() as session:
         tickers = await held_tickers(session)
@@ -82,9 +90,8 @@ async def defer_refresh(ticker: str, day: date) -> None:
 @queue.task(name="evaluate_strategies", pass_context=True)
 async def evaluate_strategies(context: JobContext, timestamp: int) -> int:
     """On each market day, every active strategy on each ticker's newest bar."""
-    day = new_york_date(datetime.fromtimestamp(timestamp, UTC))
-    if not is_trading_day(day):
-        logger.info("no close on %s: strategies not evaluated", day)
+    day = _closing_day(timestamp, "strategies not evaluated")
+    if day is None:
         return 0
     return await evaluate_strategies_on(resources(context), day)
 
@@ -139,9 +146,7 @@ async def backfill_prices(
 @queue.task(name="store_latest_indicators", pass_context=True)
 async def store_latest_indicators(context: JobContext, timestamp: int) -> list[str]:
     """On each market day, the latest indicator values of every held or watched ticker."""
-    day = new_york_date(datetime.fromtimestamp(timestamp, UTC))
-    if not is_trading_day(day):
-        logger.info("no close on %s: latest indicators not stored", day)
+    if _closing_day(timestamp, "latest indicators not stored") is None:
         return []
     return await store_indicators_of(resources(context))
 
