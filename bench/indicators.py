@@ -3,9 +3,11 @@
 SIM000..SIM499 get ten years of the simulated provider's bars, bulk-inserted (COPY) with their
 coverage, corporate actions and `actions_through`, so nothing is fetched while timing.
 
-Timed: (a) storing the latest values of the stored indicators (the eight defaults, sma_50 and
-sma_200) of all 500 tickers, as the after-close job does, against reading the same bars once
-through the price-history reader (median of 3 each, in this process); (b) GET
+Timed, in this process, median of 3 each, against reading every ticker's whole history once
+through the price-history reader: (a) storing the latest values of the stored indicators (the
+eight defaults, sma_50 and sma_200) of all 500 tickers, as the after-close job does; (c)
+evaluating 20 strategies (four of each kind) over all 500 tickers after a close, as the
+after-close job does (the signals of one run are deleted before the next). Then (b) GET
 /market/screen?where=rsi_14<30 over the 500 stored tickers on one uvicorn worker: latency one
 request at a time (p99, against GET /health the same way), and requests/s under load.
 """
@@ -18,16 +20,22 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app.auth.permissions import Role
 from app.core.config import ProviderName, Settings
 from app.indicators.latest import store_latest
-from app.indicators.service import whole_history
+from app.indicators.service import whole_histories
 from app.market.calendar import last_final_date, new_york_date
 from app.market.simulated import SimulatedProvider
 from app.state import AppState, open_state
+from app.strategies import service
+from app.strategies.evaluation import evaluate_after_close
+from app.strategies.kinds import KindName, Params
+from app.strategies.models import Signal
+from app.strategies.schemas import StrategyCreate
+from app.users.models import User
 from bench import seed
 from bench.analytics import COLUMNS, PROVIDER, _action_row, _bar_row
 from bench.harness import FOLIO_APP, Aim, Context, Request, Row, load, serving
@@ -37,6 +45,28 @@ TICKERS = [f"SIM{i:03d}" for i in range(500)]
 YEARS = 10
 RUNS = 3
 SCREEN = "/market/screen?where=rsi_14%3C30"
+STRATEGIES: list[tuple[KindName, Params]] = [
+    ("sma_cross", {"fast": 5, "slow": 20}),
+    ("sma_cross", {"fast": 10, "slow": 30}),
+    ("sma_cross", {"fast": 20, "slow": 50}),
+    ("sma_cross", {"fast": 50, "slow": 200}),
+    ("ema_cross", {"fast": 5, "slow": 20}),
+    ("ema_cross", {"fast": 12, "slow": 26}),
+    ("ema_cross", {"fast": 10, "slow": 30}),
+    ("ema_cross", {"fast": 20, "slow": 50}),
+    ("macd_cross", {"fast": 12, "slow": 26, "signal": 9}),
+    ("macd_cross", {"fast": 8, "slow": 17, "signal": 9}),
+    ("macd_cross", {"fast": 5, "slow": 35, "signal": 5}),
+    ("macd_cross", {"fast": 10, "slow": 20, "signal": 5}),
+    ("rsi_threshold", {"period": 14, "lower": 30, "upper": 70}),
+    ("rsi_threshold", {"period": 7, "lower": 20, "upper": 80}),
+    ("rsi_threshold", {"period": 21, "lower": 25, "upper": 75}),
+    ("rsi_threshold", {"period": 14, "lower": 35, "upper": 65}),
+    ("bollinger_reversion", {"period": 20, "k": 2}),
+    ("bollinger_reversion", {"period": 20, "k": 2.5}),
+    ("bollinger_reversion", {"period": 10, "k": 1.5}),
+    ("bollinger_reversion", {"period": 30, "k": 2}),
+]
 INSTRUMENT_COLUMNS = [
     "ticker",
     "name",
@@ -52,7 +82,8 @@ INSTRUMENT_COLUMNS = [
 
 def run(ctx: Context) -> list[Row]:
     asyncio.run(_seed(ctx.database_url))
-    read, stored = asyncio.run(_time_storing(ctx))
+    analyst = seed.account(ctx.database_url, Role.ANALYST)
+    read, stored, evaluated = asyncio.run(_time_storing(ctx, analyst))
     screen = _time_screen(ctx)
     what = f"{len(TICKERS)} tickers x {YEARS} y"
     return [
@@ -62,6 +93,13 @@ def run(ctx: Context) -> list[Row]:
             "ms",
             baseline=read,
             aim=Aim("<=", 2000, on_ratio=False),
+        ),
+        Row(
+            f"evaluate {len(STRATEGIES)} strategies after a close, {what} (vs reading bars once)",
+            evaluated,
+            "ms",
+            baseline=read,
+            aim=Aim("<=", 10000, on_ratio=False),
         ),
         Row(
             f"GET /market/screen?where=rsi_14<30, {what}: p99 one at a time (vs /health)",
@@ -76,11 +114,12 @@ def run(ctx: Context) -> list[Row]:
     ]
 
 
-# (a) storing the latest values
+# (a) storing the latest values, (c) evaluating strategies
 
 
-async def _time_storing(ctx: Context) -> tuple[float, float]:
-    """Median ms of reading every ticker's whole history, then of storing its latest values."""
+async def _time_storing(ctx: Context, analyst: User) -> tuple[float, float, float]:
+    """Median ms of reading every ticker's whole history, of storing its latest values, and
+    of evaluating the strategies after the close."""
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=ctx.database_url,
@@ -91,7 +130,9 @@ async def _time_storing(ctx: Context) -> tuple[float, float]:
     async with open_state(settings) as state:
         read = await _median(lambda: _read_all(state))
         stored = await _median(lambda: _store_all(state))
-    return read, stored
+        await _create_strategies(state, analyst)
+        evaluated = await _median(lambda: _evaluate_all(state))
+    return read, stored, evaluated
 
 
 async def _median(measure: Callable[[], Awaitable[float]]) -> float:
@@ -102,9 +143,11 @@ async def _read_all(state: AppState) -> float:
     end = new_york_date(datetime.now(UTC))
     started = time.perf_counter()
     async with state.sessions() as session:
-        for ticker in TICKERS:
-            await whole_history(state.market, session, ticker, end)
-    return (time.perf_counter() - started) * 1000
+        _, failed = await whole_histories(state.market, session, TICKERS, end)
+    elapsed = (time.perf_counter() - started) * 1000
+    if failed:
+        raise RuntimeError(f"histories not read: {failed}")
+    return elapsed
 
 
 async def _store_all(state: AppState) -> float:
@@ -115,6 +158,30 @@ async def _store_all(state: AppState) -> float:
     elapsed = (time.perf_counter() - started) * 1000
     if len(stored.tickers) != len(TICKERS):
         raise RuntimeError(f"latest indicators not stored: {stored.failed}")
+    return elapsed
+
+
+async def _create_strategies(state: AppState, analyst: User) -> None:
+    async with state.sessions() as session:
+        for kind, params in STRATEGIES:
+            name = f"{kind} {'/'.join(str(v) for v in params.values())}"
+            data = StrategyCreate(name=name, kind=kind, params=params, tickers=TICKERS)
+            await service.create(session, state.market, analyst, data)
+        await session.commit()
+
+
+async def _evaluate_all(state: AppState) -> float:
+    day = last_final_date(datetime.now(UTC))
+    async with state.sessions() as session:
+        await session.execute(delete(Signal))
+        await session.commit()
+        started = time.perf_counter()
+        outcomes = await evaluate_after_close(session, state.market, day)
+        await session.commit()
+    elapsed = (time.perf_counter() - started) * 1000
+    signals = sum(o.signals for o in outcomes.values())
+    if signals != len(STRATEGIES) * len(TICKERS):
+        raise RuntimeError(f"{signals} signals stored after the close, not one per ticker")
     return elapsed
 
 

@@ -28,10 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.database import table_of, upsert, utcnow
 from app.indicators.compute import compute
 from app.indicators.models import IndicatorValue
-from app.indicators.service import whole_history
+from app.indicators.service import History, whole_histories
 from app.indicators.spec import DEFAULT_NAMES, Indicator, parse
 from app.market.calendar import new_york_date
-from app.market.service import MARKET_ERRORS, MarketData, normalise
+from app.market.provider import UnknownTicker
+from app.market.service import MarketData, normalise
 
 logger = logging.getLogger("folio.indicators")
 
@@ -68,34 +69,32 @@ async def store_latest(
     ticker's newest bar (computed over its whole history); the caller commits."""
     indicators = [parse(name) for name in dict.fromkeys(names)]
     end = new_york_date(utcnow())
-    values: list[Value] = []
     stored = Stored()
+    asked: dict[str, str] = {}  # as the caller spelled it: as Folio keys it
     for ticker in dict.fromkeys(tickers):
         try:
-            found = await _newest(market, session, normalise(ticker), indicators, end)
-        except MARKET_ERRORS as exc:
-            logger.warning("latest indicators of %s not stored: %s", ticker, exc.code)
+            asked[ticker] = normalise(ticker)
+        except UnknownTicker as exc:
             stored.failed[ticker] = exc.code
-            continue
-        if not found:
+    histories, failed = await whole_histories(market, session, list(asked.values()), end)
+    values: list[Value] = []
+    for ticker, key in asked.items():
+        if key in failed:
+            stored.failed[ticker] = failed[key].code
+        elif newest := _newest(histories[key], indicators):
+            values += newest
+            stored.tickers.append(ticker)
+        else:
             stored.failed[ticker] = "no_bars"
-            continue
-        values += found
-        stored.tickers.append(ticker)
+    for ticker, code in stored.failed.items():
+        logger.warning("latest indicators of %s not stored: %s", ticker, code)
     if values:
         await _upsert(session, values)
     return stored
 
 
-async def _newest(
-    market: MarketData,
-    session: AsyncSession,
-    ticker: str,
-    indicators: list[Indicator],
-    end: date,
-) -> list[Value]:
+def _newest(history: History, indicators: list[Indicator]) -> list[Value]:
     """Each column's value on the ticker's newest bar, None while it warms up."""
-    history = await whole_history(market, session, ticker, end)
     bars = history.bars
     if not len(bars.days):
         return []

@@ -1,6 +1,7 @@
 """A ticker's indicators over a range, computed over its whole split-adjusted history."""
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -8,13 +9,13 @@ import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import utcnow
-from app.core.errors import InvalidInput
+from app.core.errors import DomainError, InvalidInput
 from app.indicators.compute import Floats, compute
 from app.indicators.spec import Indicator, parse_names
 from app.market import history, store
 from app.market.calendar import new_york_date
-from app.market.history import Adjusted
-from app.market.service import MarketData, normalise
+from app.market.history import Adjusted, Wanted
+from app.market.service import MARKET_ERRORS, MarketData, normalise
 
 DEFAULT_RANGE = timedelta(days=365)
 # Where a ticker's history is read from when the vendor does not say where it begins.
@@ -34,6 +35,22 @@ class IndicatorTable:
     stale: bool  # some dates or corporate actions could not be confirmed with the vendor
     days: Days
     columns: dict[str, Floats]  # open, high, low, close, volume, then the indicators'
+
+    def between(self, start: date, end: date) -> "IndicatorTable":
+        """The days from start to end of everything."""
+        first = int(np.searchsorted(self.days, np.datetime64(start, "D"), "left"))
+        last = int(np.searchsorted(self.days, np.datetime64(end, "D"), "right"))
+        columns = {k: v[first:last] for k, v in self.columns.items()}
+        return replace(self, days=self.days[first:last], columns=columns)
+
+
+@dataclass(frozen=True)
+class History:
+    """A ticker's whole split-adjusted history up to a date."""
+
+    instrument_id: int
+    bars: Adjusted
+    stale: bool  # some of it is unconfirmed
 
 
 def default_range(start: date | None, end: date | None) -> tuple[date, date]:
@@ -58,44 +75,54 @@ async def indicator_table(
     start, end = default_range(start, end)
     ticker = normalise(ticker)
     found = await whole_history(market, session, ticker, end)
-    bars = found.bars
-    days, columns = _table(bars, indicators, start, end)
+    return whole_table(ticker, found, indicators, market.provider.name).between(start, end)
+
+
+def whole_table(
+    ticker: str, history: History, indicators: Sequence[Indicator], provider: str
+) -> IndicatorTable:
+    """The indicators over the ticker's whole history."""
+    bars = history.bars
     return IndicatorTable(
         ticker=ticker,
         history_start=bars.days[0].item() if len(bars.days) else None,
-        provider=market.provider.name,
-        stale=found.stale,
-        days=days,
-        columns=columns,
+        provider=provider,
+        stale=history.stale,
+        days=bars.days,
+        columns={name: getattr(bars, name) for name in PRICE_COLUMNS} | compute(bars, indicators),
     )
-
-
-@dataclass(frozen=True)
-class History:
-    """A ticker's whole split-adjusted history up to a date."""
-
-    instrument_id: int
-    bars: Adjusted
-    stale: bool  # some of it is unconfirmed
 
 
 async def whole_history(
     market: MarketData, session: AsyncSession, ticker: str, end: date
 ) -> History:
     """The whole split-adjusted history up to end, and whether some of it is unconfirmed."""
-    await history.instrument(market, session, ticker)
-    found = await store.instrument(session, ticker)
-    assert found is not None
-    first = min(found.first_price_date or HISTORY_FROM, end)
-    bars, unconfirmed = await history.adjusted(market, session, ticker, first, end)
-    return History(found.id, bars, bool(unconfirmed))
+    found, failed = await whole_histories(market, session, [ticker], end)
+    if ticker in failed:
+        raise failed[ticker]
+    return found[ticker]
 
 
-def _table(
-    bars: Adjusted, indicators: list[Indicator], start: date, end: date
-) -> tuple[Days, dict[str, Floats]]:
-    """The whole history's indicators, then the days from start to end of everything."""
-    values = {name: getattr(bars, name) for name in PRICE_COLUMNS} | compute(bars, indicators)
-    first = int(np.searchsorted(bars.days, np.datetime64(start, "D"), "left"))
-    last = int(np.searchsorted(bars.days, np.datetime64(end, "D"), "right"))
-    return bars.days[first:last], {k: v[first:last] for k, v in values.items()}
+async def whole_histories(
+    market: MarketData, session: AsyncSession, tickers: Sequence[str], end: date
+) -> tuple[dict[str, History], dict[str, DomainError]]:
+    """Each ticker's whole history up to end, read in one pass for them all; why the
+    others (unknown to the vendor, or it could not be asked) have none."""
+    tickers = list(dict.fromkeys(tickers))
+    known = await store.instruments(session, tickers)
+    failed: dict[str, DomainError] = {}
+    for ticker in (t for t in tickers if t not in known):
+        try:
+            await history.instrument(market, session, ticker)
+        except MARKET_ERRORS as exc:
+            failed[ticker] = exc
+    created = [t for t in tickers if t not in known and t not in failed]
+    known |= await store.instruments(session, created)
+    wanted = {
+        row.id: Wanted(t, min(row.first_price_date or HISTORY_FROM, end), end)
+        for t, row in known.items()
+    }
+    bars, unconfirmed = await history.adjusted_many(market, session, wanted)
+    stale = {u.ticker for u in unconfirmed}
+    found = {w.ticker: History(i, bars[i], w.ticker in stale) for i, w in wanted.items()}
+    return found, failed

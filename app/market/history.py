@@ -189,28 +189,106 @@ class Adjusted:
     volume: npt.NDArray[np.float64]
 
 
+# A ticker's stored bars as floats (each the nearest to the exact price), oldest first.
+_FIELDS = ("open", "high", "low", "close", "volume")
+_BARS = np.dtype([("day", "<i8"), *((name, "<f8") for name in _FIELDS)])
+
+
 async def adjusted(
     market: MarketData, session: AsyncSession, ticker: str, start: date, end: date
 ) -> tuple[Adjusted, list[Unconfirmed]]:
     """The ticker's split-adjusted bars from start to end, complete by the store's coverage
     and by its splits known up to the last close."""
     instrument_id = await instrument(market, session, ticker)
-    unasked = await market.ensure_actions(session, {instrument_id: ticker}, final_date())
-    found = await confirm(market, session, {instrument_id: Wanted(ticker, start, end)})
-    bars, _ = await store.read_bars(session, instrument_id, market.provider.name, start, end)
-    if found.unstored.get(instrument_id):
-        merged = {b.date: b for b in bars} | {b.date: b for b in found.unstored[instrument_id]}
-        bars = [merged[d] for d in sorted(merged)]
-    splits = await store.actions(session, [instrument_id], kind=ActionType.SPLIT)
-    days = np.array([b.date for b in bars], dtype="datetime64[D]")
+    found, unconfirmed = await adjusted_many(
+        market, session, {instrument_id: Wanted(ticker, start, end)}
+    )
+    return found[instrument_id], unconfirmed
+
+
+async def adjusted_many(
+    market: MarketData, session: AsyncSession, wanted: Mapping[int, Wanted]
+) -> tuple[dict[int, Adjusted], list[Unconfirmed]]:
+    """Each stored instrument's split-adjusted bars over its range, complete by the store's
+    coverage and by its splits known up to the last close; read in one pass for them all."""
+    tickers = {i: w.ticker for i, w in wanted.items()}
+    unasked = set(await market.ensure_actions(session, tickers, final_date()))
+    found = await confirm(market, session, wanted)
+    stored = await _stored_bars(session, market.provider.name, wanted)
+    splits: dict[int, list[store.StoredAction]] = {}
+    for split in await store.actions(session, list(wanted), kind=ActionType.SPLIT):
+        splits.setdefault(split.instrument_id, []).append(split)
+    bars = {
+        i: _adjust(_with_fetched(stored[i], found.unstored.get(i, [])), splits.get(i, []))
+        for i in wanted
+    }
+    unconfirmed = found.unconfirmed + [
+        Unconfirmed(w.ticker, w.start, w.end) for w in wanted.values() if w.ticker in unasked
+    ]
+    return bars, unconfirmed
+
+
+def _with_fetched(stored: npt.NDArray[Any], fetched: list[Bar]) -> npt.NDArray[Any]:
+    """The stored bars with those fetched but not stored; a fetched bar replaces a stored one
+    of the same day."""
+    if not fetched:
+        return stored
+    both = np.concatenate([stored, _as_floats(fetched)])
+    order = np.argsort(both["day"], kind="stable")  # the fetched bar last of its day
+    both = both[order]
+    return both[np.r_[both["day"][1:] != both["day"][:-1], True]]
+
+
+def _adjust(bars: npt.NDArray[Any], splits: Sequence[store.StoredAction]) -> Adjusted:
+    days = bars["day"].astype("datetime64[D]")
     factor = np.ones(len(bars))
     for split in splits:  # every bar before the ex-date, in the shares of after it
         factor[days < np.datetime64(split.ex_date, "D")] *= split.split_to / split.split_from
-    raw = np.array([[b.open, b.high, b.low, b.close] for b in bars], dtype=np.float64)
-    raw = raw.reshape(len(bars), 4) / factor[:, None]
-    volume = np.array([b.volume for b in bars], dtype=np.float64) * factor
-    unconfirmed = found.unconfirmed + [Unconfirmed(ticker, start, end) for _ in unasked]
-    return Adjusted(days, raw[:, 0], raw[:, 1], raw[:, 2], raw[:, 3], volume), unconfirmed
+    return Adjusted(
+        days=days,
+        open=bars["open"] / factor,
+        high=bars["high"] / factor,
+        low=bars["low"] / factor,
+        close=bars["close"] / factor,
+        volume=bars["volume"] * factor,
+    )
+
+
+async def _stored_bars(
+    session: AsyncSession, provider: str, wanted: Mapping[int, Wanted]
+) -> dict[int, npt.NDArray[Any]]:
+    """Each instrument's stored bars over its range."""
+    if session.get_bind().dialect.name != "postgresql":
+        return {
+            i: _as_floats((await store.read_bars(session, i, provider, w.start, w.end))[0])
+            for i, w in wanted.items()
+        }
+    start = min((w.start for w in wanted.values()), default=EPOCH_DAY)
+    end = max((w.end for w in wanted.values()), default=EPOCH_DAY)
+    rows = await _copy_rows(session, _COPY_BARS, _BAR_ROW, list(wanted), provider, start, end)
+    instrument = rows["instrument"].astype(np.int64)
+    order = np.lexsort((rows["day"], instrument))
+    instrument = instrument[order]
+    bars = np.empty(len(rows), dtype=_BARS)
+    for name in ("day", *_FIELDS):
+        bars[name] = rows[name][order]
+    ids = np.array(list(wanted), dtype=np.int64)
+    firsts = np.searchsorted(instrument, ids, "left")
+    lasts = np.searchsorted(instrument, ids, "right")
+    found: dict[int, npt.NDArray[Any]] = {}
+    for (i, w), first, last in zip(wanted.items(), firsts, lasts, strict=True):
+        mine = bars[first:last]
+        found[i] = mine[(mine["day"] >= _day(w.start)) & (mine["day"] <= _day(w.end))]
+    return found
+
+
+def _as_floats(bars: Sequence[Bar]) -> npt.NDArray[Any]:
+    rows = [(_day(b.date), b.open, b.high, b.low, b.close, b.volume) for b in bars]
+    return np.array(rows, dtype=_BARS)
+
+
+def _day(day: date) -> int:
+    return day.toordinal() - EPOCH_DAY.toordinal()
 
 
 async def changed_since(
@@ -244,6 +322,26 @@ _COPY_ROW = np.dtype(
         ("day", ">i4"),
         ("price_size", ">i4"),
         ("price", ">i8"),
+    ]
+)
+_COPY_BARS = """
+SELECT instrument_id, date - DATE '1970-01-01', open::float8, high::float8, low::float8,
+       close::float8, volume::float8
+FROM price_bars
+WHERE instrument_id = ANY($1::integer[]) AND provider = $2 AND date BETWEEN $3 AND $4
+"""
+_BAR_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("instrument_size", ">i4"),
+        ("instrument", ">i4"),
+        ("day_size", ">i4"),
+        ("day", ">i4"),
+    ]
+    + [
+        (f"{name}{part}", kind)
+        for name in _FIELDS
+        for part, kind in (("_size", ">i4"), ("", ">f8"))
     ]
 )
 _COPY_HEADER, _COPY_TRAILER = 19, 2
@@ -285,21 +383,10 @@ async def _load_fast(
     end: date,
     column: str,
 ) -> Closes | None:
-    """Day numbers and integer prices by binary COPY, parsed as one NumPy record array
-    (about twice as fast as arrays aggregated in SQL); None when a close is too large."""
+    """Day numbers and integer prices; None when a close is too large."""
     assert column in ("close", "adj_close")
     query = _COPY_CLOSES.format(column=column, limit=PRICE_LIMIT, factor=10**PRICE_PLACES)
-    chunks: list[bytes] = []
-
-    async def collect(chunk: bytes) -> None:
-        chunks.append(chunk)
-
-    connection = await (await session.connection()).get_raw_connection()
-    driver: Any = connection.driver_connection
-    await driver.copy_from_query(
-        query, list(instruments), provider, start, end, output=collect, format="binary"
-    )
-    rows = np.frombuffer(b"".join(chunks)[_COPY_HEADER:-_COPY_TRAILER], dtype=_COPY_ROW)
+    rows = await _copy_rows(session, query, _COPY_ROW, list(instruments), provider, start, end)
     if (rows["price"] < 0).any():
         return None
     value, place = fewest_places(rows["price"].astype(np.int64), PRICE_PLACES)
@@ -309,6 +396,22 @@ async def _load_fast(
     day = rows["day"].astype(np.int64)
     order = np.lexsort((day, column_of))
     return Closes(column_of[order], day[order], value[order], place)
+
+
+async def _copy_rows(
+    session: AsyncSession, query: str, row: np.dtype[Any], *arguments: Any
+) -> npt.NDArray[Any]:
+    """A query's rows by binary COPY, parsed as one NumPy record array of fixed-width rows
+    (about twice as fast as arrays aggregated in SQL)."""
+    chunks: list[bytes] = []
+
+    async def collect(chunk: bytes) -> None:
+        chunks.append(chunk)
+
+    connection = await (await session.connection()).get_raw_connection()
+    driver: Any = connection.driver_connection
+    await driver.copy_from_query(query, *arguments, output=collect, format="binary")
+    return np.frombuffer(b"".join(chunks)[_COPY_HEADER:-_COPY_TRAILER], dtype=row)
 
 
 def merge(closes: Closes, extras: Sequence[tuple[int, list[date], list[Decimal]]]) -> Closes:

@@ -76,6 +76,14 @@ async def instrument(session: AsyncSession, ticker: str) -> Instrument | None:
     return found
 
 
+async def instruments(session: AsyncSession, tickers: Sequence[str]) -> dict[str, Instrument]:
+    found: dict[str, Instrument] = {}
+    for batch in chunks(tickers, IN_BATCH):
+        rows = await session.scalars(select(Instrument).where(Instrument.ticker.in_(batch)))
+        found.update((row.ticker, row) for row in rows)
+    return found
+
+
 async def instrument_ids(session: AsyncSession, tickers: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for batch in chunks(tickers, IN_BATCH):

@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.database import chunks
 from app.core.errors import DomainError, InvalidInput
-from app.indicators.service import HISTORY_FROM, IndicatorTable, indicator_table
+from app.indicators.service import History, IndicatorTable, whole_histories, whole_table
+from app.indicators.spec import parse
 from app.market.service import MarketData
 from app.strategies import events, kinds, service, signals
 from app.strategies.kinds import HOLD, TYPES, Rule
@@ -26,6 +28,7 @@ from app.strategies.schemas import EvaluationRead, TickerError
 CLOSE_PLACES = Decimal("0.000001")
 
 Progress = Callable[[int, int], None]  # tickers done, tickers in all
+TICKERS_AT_ONCE = 100  # histories read in one pass: memory bounded, progress as it goes
 
 
 @dataclass(frozen=True)
@@ -89,19 +92,30 @@ async def _evaluate(
     outcomes = {s.id: Outcome() for s in strategies}
     rules = {s.id: kinds.rule(s.kind, s.params) for s in strategies}
     universe = _by_ticker(strategies)
-    for done, (ticker, holders) in enumerate(universe.items(), 1):
-        names = sorted({name for s in holders for name in rules[s.id].names})
-        found = await _table(session, market, ticker, names, window)
-        for s in holders:
-            if isinstance(found, TickerError):
-                outcomes[s.id].errors.append(found)
-                await _record_error(session, s.id, window, found)
-            else:
-                rows = _signals(s.id, rules[s.id], found, window)
-                outcomes[s.id].signals += await signals.store(session, rows)
-                outcomes[s.id].tickers += 1
-        if progress is not None:
-            progress(done, len(universe))
+    done = 0
+    for batch in chunks(list(universe), TICKERS_AT_ONCE):
+        histories, failed = await whole_histories(market, session, batch, window.end)
+        rows: list[dict[str, Any]] = []
+        for ticker in batch:
+            holders = universe[ticker]
+            names = {name for s in holders for name in rules[s.id].names}
+            found = (
+                _table(ticker, histories[ticker], names, market, window)
+                if ticker in histories
+                else _error(ticker, failed[ticker])
+            )
+            for s in holders:
+                if isinstance(found, IndicatorTable):
+                    rows += _signals(s.id, rules[s.id], found, window)
+                    outcomes[s.id].tickers += 1
+                else:
+                    outcomes[s.id].errors.append(found)
+                    await _record_error(session, s.id, window, found)
+            done += 1
+            if progress is not None:
+                progress(done, len(universe))
+        for strategy_id in await signals.store(session, rows):
+            outcomes[strategy_id].signals += 1
     return outcomes
 
 
@@ -114,24 +128,23 @@ def _by_ticker(strategies: Sequence[Strategy]) -> dict[str, list[Strategy]]:
     return holders
 
 
-async def _table(
-    session: AsyncSession, market: MarketData, ticker: str, names: list[str], window: Window
+def _table(
+    ticker: str, history: History, names: set[str], market: MarketData, window: Window
 ) -> IndicatorTable | TickerError:
     """The ticker's bars and indicators over its whole history up to the window's end, or
     why they cannot be used."""
-    try:
-        table = await indicator_table(
-            market, session, ticker, ",".join(names), min(HISTORY_FROM, window.end), window.end
-        )
-    except DomainError as exc:
-        return TickerError(ticker=ticker, code=exc.code, message=exc.message)
-    if table.stale:
+    if history.stale:
         message = "Some of its dates or splits could not be confirmed with the market-data vendor."
         return TickerError(ticker=ticker, code="market_data_stale", message=message)
-    if window.newest and not len(table.days):
+    if window.newest and not len(history.bars.days):
         message = f"It has no bar on or before {window.end}."
         return TickerError(ticker=ticker, code="no_bars", message=message)
-    return table
+    indicators = [parse(name) for name in sorted(names)]
+    return whole_table(ticker, history, indicators, market.provider.name)
+
+
+def _error(ticker: str, exc: DomainError) -> TickerError:
+    return TickerError(ticker=ticker, code=exc.code, message=exc.message)
 
 
 def _signals(

@@ -58,16 +58,17 @@ class SignalFilter:
         return found
 
 
-async def store(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Insert the signals that are not stored yet (by strategy, ticker and date); how many."""
+async def store(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the signals that are not stored yet (by strategy, ticker and date); the strategy
+    of each one inserted."""
     if not rows:
-        return 0
+        return []
     statement = (
         upsert(session, table_of(Signal))
         .on_conflict_do_nothing(index_elements=["strategy_id", "ticker", "date"])
-        .returning(Signal.id)
+        .returning(Signal.strategy_id)
     )
-    return len((await session.execute(statement, rows)).all())
+    return list((await session.execute(statement, rows)).scalars())
 
 
 async def list_signals(

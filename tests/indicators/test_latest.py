@@ -76,6 +76,21 @@ async def test_the_history_before_a_split_is_adjusted(
     assert [n for n in want if not same(values[n][1], want[n])] == []
 
 
+async def test_tickers_read_in_one_pass_each_get_their_own_history(
+    session: AsyncSession, market: MarketData
+) -> None:
+    """A ticker with a split and a shorter one, read together: neither sees the other's bars
+    or splits."""
+    await history.store_history(session)
+    _, short = await store_walk(session, "WLKC", 5, count=120)
+    result = await store_latest(session, market, ["WLKC", history.TICKER])
+    assert result.tickers == ["WLKC", history.TICKER]
+    split = await stored(session, history.TICKER)
+    want = talib_last(history.expected())
+    assert [n for n in want if not same(split[n][1], want[n])] == []
+    assert {n: v for n, (_, v) in (await stored(session, "WLKC")).items()} == talib_last(short)
+
+
 async def test_an_indicator_still_warming_up_is_stored_as_null(
     session: AsyncSession, market: MarketData
 ) -> None:
