@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from app.admin.router import router as admin_router
 from app.analytics.router import router as analytics_router
 from app.auth import router as auth_router
+from app.backtests.router import router as backtests_router
 from app.cash.router import router as cash_router
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(positions_router)
     app.include_router(dividends_router)
     app.include_router(analytics_router)
+    app.include_router(backtests_router)
     app.include_router(market_router)
     app.include_router(indicators_router)
     app.include_router(strategies_router)

@@ -3,6 +3,7 @@
 from app.analytics.models import PortfolioNav
 from app.audit.models import AuditEvent
 from app.auth.models import RevokedToken
+from app.backtests.models import Backtest
 from app.core.database import Base
 from app.core.idempotency import IdempotencyKey
 from app.indicators.models import IndicatorValue
@@ -14,6 +15,7 @@ from app.users.models import Team, User
 
 __all__ = [
     "AuditEvent",
+    "Backtest",
     "Base",
     "CashTransaction",
     "CorporateAction",

@@ -1,4 +1,4 @@
-"""Return figures from a daily series: TWR, XIRR, drawdown, volatility and Sharpe.
+"""Return figures from a daily series: TWR, XIRR, drawdown, volatility, Sharpe and Sortino.
 
 Money arrives here exact and leaves as floats: returns and ratios are computed in float64
 (about 15 significant digits) and rounded when they are written out.
@@ -105,6 +105,17 @@ def sharpe(r: Floats, risk_free_daily: float) -> float | None:
     if spread < ZERO_SPREAD:
         return None
     return float(np.mean(excess) / spread * math.sqrt(TRADING_DAYS_PER_YEAR))
+
+
+def sortino(r: Floats, risk_free_daily: float) -> float | None:
+    """Excess return over the downside deviation (below the risk-free rate), annualised."""
+    if len(r) < 2:
+        return None
+    excess = r - risk_free_daily
+    downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
+    if downside < ZERO_SPREAD:
+        return None
+    return float(np.mean(excess) / downside * math.sqrt(TRADING_DAYS_PER_YEAR))
 
 
 def xirr(days: npt.NDArray[np.int64], amounts: Floats) -> tuple[float | None, str | None]:

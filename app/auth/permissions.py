@@ -33,6 +33,7 @@ class Permission(StrEnum):
     JOBS_READ = "jobs:read"
     STRATEGIES_READ = "strategies:read"
     STRATEGIES_WRITE = "strategies:write"
+    BACKTESTS_RUN = "backtests:run"
     ACCOUNT_SELF = "account:self"
 
 
@@ -59,9 +60,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DIVIDENDS_BOOK,
             Permission.MARKET_REFRESH,
             Permission.STRATEGIES_WRITE,
+            Permission.BACKTESTS_RUN,
         }
     ),
-    Role.ANALYST: frozenset(_MEMBER_READ | _BOOKING | {Permission.STRATEGIES_WRITE}),
+    Role.ANALYST: frozenset(
+        _MEMBER_READ | _BOOKING | {Permission.STRATEGIES_WRITE, Permission.BACKTESTS_RUN}
+    ),
     Role.VIEWER: frozenset(_MEMBER_READ),
 }
 

@@ -19,7 +19,7 @@ from app.core.pagination import PageDep
 from app.ledger.posting import instrument_for
 from app.ledger.rules import InsufficientCash
 from app.market.models import Instrument
-from app.market.provider import MarketDataUnavailable, UnknownTickerInBooking
+from app.market.provider import MarketDataUnavailable, UnknownTickerInRequest
 from app.portfolios.dependencies import (
     BOOKS_RESPONSES,
     IdempotentDep,
@@ -61,7 +61,7 @@ async def list_cash(portfolio: PortfolioForRead, session: SessionDep, page: Page
     responses=responses(
         InsufficientCash,
         PortfolioArchived,
-        UnknownTickerInBooking,
+        UnknownTickerInRequest,
         IdempotencyKeyReused,
         IdempotencyKeyInFlight,
         MarketDataUnavailable,

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path
 
 from app.auth.dependencies import InvalidCredentials, require
 from app.auth.permissions import Permission, PermissionDenied
+from app.core.database import SessionDep
 from app.core.errors import responses
 from app.core.schemas import PlainInt
 from app.jobs import service
@@ -27,6 +28,9 @@ JobsReader = Annotated[User, Depends(require(Permission.JOBS_READ))]
 
 @router.get("/{job_id}", response_model=JobRead, summary="A job's state (its starter or an admin)")
 async def read_job(
-    job_id: Annotated[PlainInt, Path(ge=1, le=MAX_JOB_ID)], user: JobsReader, queue: JobQueueDep
+    job_id: Annotated[PlainInt, Path(ge=1, le=MAX_JOB_ID)],
+    user: JobsReader,
+    queue: JobQueueDep,
+    session: SessionDep,
 ) -> JobRead:
-    return await service.read_job(queue, job_id, user)
+    return await service.read_job(queue, session, job_id, user)

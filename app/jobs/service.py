@@ -2,8 +2,12 @@
 
 from procrastinate import App
 from procrastinate.jobs import Job
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Role, effective_role
+from app.backtests.models import Backtest
+from app.backtests.service import progress
 from app.core.errors import NotFound
 from app.jobs.schemas import JobRead
 from app.users.models import User
@@ -16,7 +20,7 @@ class JobNotFound(NotFound):
     message = "No such job among those you started."
 
 
-async def read_job(queue: App | None, job_id: int, user: User) -> JobRead:
+async def read_job(queue: App | None, session: AsyncSession, job_id: int, user: User) -> JobRead:
     """The job, if `user` may see it; the embedded mode (queue None) has no jobs."""
     found = list(await queue.job_manager.list_jobs_async(id=job_id)) if queue else []
     if not found or not _may_read(found[0], user):
@@ -30,7 +34,14 @@ async def read_job(queue: App | None, job_id: int, user: User) -> JobRead:
         attempts=job.attempts,
         scheduled_at=job.scheduled_at,
         args=job.task_kwargs,
+        progress=await _progress(session, job_id),
     )
+
+
+async def _progress(session: AsyncSession, job_id: int) -> float | None:
+    """How far the backtest or sweep the job runs is (other jobs do not say)."""
+    backtest = await session.scalar(select(Backtest).where(Backtest.job_id == job_id))
+    return None if backtest is None else progress(backtest)
 
 
 def _may_read(job: Job, user: User) -> bool:

@@ -11,6 +11,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.backtests import service as backtests
 from app.dividends.service import apply_actions
 from app.indicators.latest import store_latest
 from app.jobs.queue import queue
@@ -164,6 +165,14 @@ async def indicator_tickers(session: AsyncSession) -> list[str]:
     universes = await session.scalars(select(Strategy.tickers).where(Strategy.active))
     watched = {ticker for tickers in universes for ticker in tickers}
     return sorted(watched.union(await held_tickers(session)))
+
+
+@queue.task(name="run_backtest", pass_context=True)
+async def run_backtest(context: JobContext, backtest_id: int, requested_by: str) -> str | None:
+    """Run a queued backtest or sweep; the status it ended in."""
+    found = resources(context)
+    status = await backtests.run(found.sessions, found.market, backtest_id)
+    return None if status is None else status.value
 
 
 @queue.periodic(cron=REAPER_CRON)

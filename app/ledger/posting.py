@@ -45,7 +45,7 @@ from app.ledger.rules import (
     trade_cash_effect,
 )
 from app.market.models import Instrument
-from app.market.provider import UnknownTicker, UnknownTickerInBooking
+from app.market.provider import UnknownTicker, UnknownTickerInRequest
 from app.market.service import MarketData, final_date
 from app.portfolios.models import Portfolio
 
@@ -111,7 +111,7 @@ async def instrument_for(session: AsyncSession, market: MarketData, ticker: str)
     try:
         found = await market.ensure_instrument(session, ticker)
     except UnknownTicker as exc:
-        raise UnknownTickerInBooking(details={"ticker": ticker}) from exc
+        raise UnknownTickerInRequest(details={"ticker": ticker}) from exc
     if found.actions_through is None:  # later ones come with reads and after each close
         await market.ensure_actions(session, {found.id: found.ticker}, final_date())
     return found

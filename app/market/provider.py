@@ -114,7 +114,7 @@ class UnknownTicker(NotFound):
     message = "The ticker is not known to the market-data provider."
 
 
-class UnknownTickerInBooking(InvalidInput):
+class UnknownTickerInRequest(InvalidInput):
     code = "unknown_ticker"
     message = "The ticker is not known to the market-data provider."
 

@@ -19,7 +19,7 @@ from app.core.schemas import IsoDate, PlainInt
 from app.ledger.models import Side, TradeStatus
 from app.ledger.posting import DuplicateExternalId, TradeAlreadyCancelled, TradeNotFound
 from app.ledger.rules import InsufficientCash, InsufficientQuantity
-from app.market.provider import MarketDataUnavailable, UnknownTickerInBooking
+from app.market.provider import MarketDataUnavailable, UnknownTickerInRequest
 from app.portfolios.dependencies import (
     BOOKS_RESPONSES,
     IdempotentDep,
@@ -42,7 +42,7 @@ BOOKING_ERRORS = responses(
     InsufficientCash,
     InsufficientQuantity,
     PortfolioArchived,
-    UnknownTickerInBooking,
+    UnknownTickerInRequest,
     IdempotencyKeyReused,
     IdempotencyKeyInFlight,
     DuplicateExternalId,

@@ -56,6 +56,7 @@ async def test_role_permission_matrix(
         "job_id": "1",
         "strategy_id": "1",
         "signal_id": "1",
+        "backtest_id": "1",
     }
     mismatches: list[str] = []
     checked = 0
