@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.permissions import Role, effective_role
 from app.backtests import results
 from app.backtests.engine import Terms
+from app.backtests.fills import Fill
 from app.backtests.models import FINAL, Backtest, BacktestKind, BacktestStatus
 from app.backtests.schemas import BacktestRequest, BacktestSummary, SweepRequest
 from app.backtests.sweep import Decider, Grid, expand
@@ -83,6 +84,16 @@ async def submit(
     return backtest
 
 
+async def backtest_now(
+    session: AsyncSession, market: MarketData, request: BacktestRequest
+) -> tuple[dict[str, Any], Adjusted]:
+    """One backtest computed here and now (not stored), and the bars it ran on."""
+    plan = await _plan(session, request)
+    bars, stale = await _bars(market, session, plan)
+    [params] = plan.grid.combinations
+    return results.backtest(bars, plan.kind, params, plan.terms) | {"stale": stale}, bars
+
+
 async def _plan(session: AsyncSession, request: BacktestRequest | SweepRequest) -> Plan:
     asked = request.model_dump(mode="json")
     kind: str
@@ -131,7 +142,7 @@ def plan_of(backtest: Backtest) -> Plan:
     terms = Terms(
         cash=float(asked["cash"]),
         commission=float(asked["commission"]),
-        fill=asked["fill"],
+        fill=Fill(asked["fill"]),
         risk_free_rate=float(asked["risk_free_rate"]),
     )
     start, end = date.fromisoformat(asked["start"]), date.fromisoformat(asked["end"])

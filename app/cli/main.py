@@ -2,13 +2,26 @@
 
 import typer
 
-from app.cli import db, demo, indicators, prices, report, serve, strategies, trades, users, worker
+from app.cli import (
+    backtest,
+    db,
+    demo,
+    indicators,
+    prices,
+    report,
+    serve,
+    strategies,
+    trades,
+    users,
+    worker,
+)
 
 cli = typer.Typer(help="Folio: an investment desk's back end.", no_args_is_help=True)
 cli.command()(serve.serve)
 cli.command()(worker.worker)
 cli.command()(report.report)
 cli.command()(indicators.indicators)
+cli.command()(backtest.backtest)
 cli.add_typer(db.app, name="db")
 cli.add_typer(users.app, name="user")
 cli.add_typer(trades.app, name="trades")

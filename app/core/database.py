@@ -153,7 +153,11 @@ def upsert(session: AsyncSession, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+def create_engine(
+    settings: Settings, url: str | None = None, *, pool: tuple[int, int] | None = None
+) -> AsyncEngine:
+    """The engine of DATABASE_URL (or `url`); `pool` (size, overflow) instead of the
+    settings' pool."""
     url = url or settings.database_url
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_async_engine(url, connect_args={"timeout": 30})
@@ -161,11 +165,12 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
     server_settings = {"statement_timeout": str(settings.db_statement_timeout_ms)}
+    size, overflow = pool or (settings.db_pool_size, settings.db_max_overflow)
     return create_async_engine(
         url,
         pool_pre_ping=True,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        pool_size=size,
+        max_overflow=overflow,
         pool_timeout=settings.db_pool_timeout,
         connect_args={"server_settings": server_settings, "timeout": 5},
     )

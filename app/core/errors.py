@@ -128,7 +128,7 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 def error_response(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    content = jsonable_encoder(error_body(code, message, details))
+    content = _json_safe(jsonable_encoder(error_body(code, message, details)))
     return JSONResponse(content, status_code=status, headers=headers)
 
 
@@ -140,7 +140,7 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{k: v for k, v in e.items() if k != "ctx"} | _ctx(e) for e in exc.errors()]
-    details = {"errors": _json_safe(errors)}
+    details = {"errors": errors}
     return error_response(422, "validation_error", "The request is not valid.", details)
 
 

@@ -93,7 +93,7 @@ class MarketData:
     ) -> None:
         self.provider = provider
         self.cache = cache
-        self.sessions, self._own_engine = store.own_sessions(sessionmaker)
+        self.sessions, self._own_engine = store.own_sessions(sessionmaker, settings)
         self.settings = settings
         self.breaker = CircuitBreaker(
             provider.name, settings.circuit_failure_threshold, settings.circuit_cooldown_seconds

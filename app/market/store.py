@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from app.core.database import IN_BATCH, among, chunks, table_of, upsert, utcnow
+from app.core.config import Settings
+from app.core.database import IN_BATCH, among, chunks, create_engine, table_of, upsert, utcnow
 from app.market.models import CorporateAction, Instrument, PriceBar, PriceCoverage
 from app.market.provider import Action, ActionType, Bar, TickerInfo, actions_of_bars
 
@@ -29,6 +30,7 @@ LOCK_NOT_AVAILABLE = "55P03"
 # The instrument is not committed yet: the request that creates it is still open.
 FOREIGN_KEY_VIOLATION = "23503"
 SQLITE_WRITE_WAIT_SECONDS = 0.2
+MARKET_POOL = (2, 8)  # connections kept, and opened beyond them in a burst
 
 
 class DateRange(NamedTuple):
@@ -134,20 +136,28 @@ async def add_instruments(
 
 
 def own_sessions(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> tuple[async_sessionmaker[AsyncSession], AsyncEngine | None]:
     """The sessions MarketData keeps its bars with, and the engine it must dispose, if any.
 
+    Its writes happen while requests wait for them, holding their own connections: from the
+    requests' pool, a burst of requests could take every connection and leave the writes
+    they wait for none. MarketData therefore gets its own small pool.
+
     On SQLite the app's engine begins every transaction with BEGIN IMMEDIATE, so a request
-    that has read anything holds the write lock while it waits for market data. MarketData
-    therefore gets its own engine there: reads never wait (WAL), writes give up after
-    SQLITE_WRITE_WAIT_SECONDS and the bars are served without being stored.
+    that has read anything holds the write lock while it waits for market data. MarketData's
+    own engine there never waits to read (WAL), gives up writing after
+    SQLITE_WRITE_WAIT_SECONDS, and the bars are served without being stored.
     """
     bind = sessionmaker.kw.get("bind")
-    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+    if not isinstance(bind, AsyncEngine):
         return sessionmaker, None
-    engine = create_async_engine(bind.url, connect_args={"timeout": SQLITE_WRITE_WAIT_SECONDS})
-    event.listen(engine.sync_engine, "connect", _sqlite_foreign_keys)
+    url = bind.url.render_as_string(hide_password=False)
+    if bind.dialect.name != "sqlite":
+        engine = create_engine(settings, url, pool=MARKET_POOL)
+    else:
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_WRITE_WAIT_SECONDS})
+        event.listen(engine.sync_engine, "connect", _sqlite_foreign_keys)
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False), engine
 
 

@@ -78,6 +78,14 @@ def visible_to(user: User) -> Any:
     return _VISIBLE.params(_viewer(user))
 
 
+async def visible_ids(session: AsyncSession, user: User, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of the portfolios `user` may see."""
+    if not ids:
+        return set()
+    query = select(Portfolio.id).where(Portfolio.id.in_(ids), visible_to(user))
+    return set(await session.scalars(query))
+
+
 _LOCKED = {
     query: query.with_for_update(of=Portfolio).execution_options(populate_existing=True)
     for query in (_BY_SLUG, _VISIBLE_BY_SLUG)

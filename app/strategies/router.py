@@ -47,6 +47,7 @@ StrategyId = Annotated[PlainInt, Path(ge=1, le=2**31 - 1, description="The strat
 SignalId = Annotated[PlainInt, Path(ge=1, le=2**63 - 1, description="The signal's id")]
 Reader = Depends(require(Permission.STRATEGIES_READ))
 Writer = Annotated[User, Depends(require(Permission.STRATEGIES_WRITE))]
+ReaderUser = Annotated[User, Reader]
 
 
 async def existing_strategy(strategy_id: StrategyId, session: SessionDep) -> int:
@@ -72,8 +73,8 @@ SETTINGS_ERRORS = responses(
     dependencies=[Reader],
     summary="Strategies, by name",
 )
-async def list_strategies(session: SessionDep, page: PageDep) -> StrategyPage:
-    items, total = await service.list_strategies(session, page.limit, page.offset)
+async def list_strategies(user: ReaderUser, session: SessionDep, page: PageDep) -> StrategyPage:
+    items, total = await service.list_strategies(session, user, page.limit, page.offset)
     return StrategyPage(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
@@ -103,8 +104,10 @@ async def create_strategy(
     responses=responses(StrategyNotFound),
     summary="A strategy",
 )
-async def read_strategy(strategy_id: StrategyId, session: SessionDep) -> StrategyRead:
-    return await service.read(session, strategy_id)
+async def read_strategy(
+    strategy_id: StrategyId, user: ReaderUser, session: SessionDep
+) -> StrategyRead:
+    return await service.read(session, user, strategy_id)
 
 
 @router.patch(
@@ -127,18 +130,18 @@ async def update_strategy(
     "/strategies/{strategy_id}",
     status_code=204,
     response_class=Response,
-    responses=responses(StrategyNotFound, StrategyHasSignals),
+    responses=responses(StrategyNotFound, StrategyHasSignals, PortfolioNotFound),
     summary="Delete a strategy that has no signals (deactivate one that has)",
 )
-async def delete_strategy(strategy_id: StrategyId, _: Writer, session: SessionDep) -> Response:
-    await service.delete(session, strategy_id)
+async def delete_strategy(strategy_id: StrategyId, user: Writer, session: SessionDep) -> Response:
+    await service.delete(session, user, strategy_id)
     return Response(status_code=204)
 
 
 @router.post(
     "/strategies/{strategy_id}/evaluate",
     response_model=EvaluationRead,
-    responses=responses(StrategyNotFound, InvalidInput),
+    responses=responses(StrategyNotFound, InvalidInput, PortfolioNotFound),
     summary="Store the BUY and SELL signals of every bar of a date range",
     description=(
         "Each ticker's indicators are computed over its whole split-adjusted history, so a "
@@ -150,10 +153,11 @@ async def delete_strategy(strategy_id: StrategyId, _: Writer, session: SessionDe
 async def evaluate_strategy(
     strategy_id: StrategyId,
     body: EvaluateRequest,
-    _: Writer,
+    user: Writer,
     session: SessionDep,
     market: MarketDep,
 ) -> EvaluationRead:
+    await service.check_may_change(session, user, await service.get(session, strategy_id))
     return await evaluation.evaluate(session, market, strategy_id, body.start, body.end)
 
 
@@ -199,7 +203,7 @@ async def update_signal(
     summary="What happened to a strategy, newest first",
 )
 async def list_events(
-    strategy_id: ExistingStrategy, session: SessionDep, page: PageDep
+    strategy_id: ExistingStrategy, user: ReaderUser, session: SessionDep, page: PageDep
 ) -> EventPage:
-    items, total = await events.list_events(session, strategy_id, page.limit, page.offset)
+    items, total = await events.list_events(session, user, strategy_id, page.limit, page.offset)
     return EventPage(items=items, total=total, limit=page.limit, offset=page.offset)

@@ -12,7 +12,7 @@ from app.auth.permissions import Permission, PermissionDenied, effective_role, h
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.market.service import MarketData
 from app.portfolios.models import Portfolio
-from app.portfolios.service import PortfolioArchived, get_visible
+from app.portfolios.service import PortfolioArchived, PortfolioNotFound, get_visible, visible_to
 from app.strategies import events, kinds
 from app.strategies.models import EventType, Signal, Strategy
 from app.strategies.schemas import StrategyCreate, StrategyRead, StrategyUpdate
@@ -95,9 +95,10 @@ def _locked(query: Select[tuple[Strategy]], lock: Lock) -> Select[tuple[Strategy
     return locked.execution_options(populate_existing=True)
 
 
-def _with_slug() -> Select[tuple[Strategy, str]]:
+def _with_slug(user: User) -> Select[tuple[Strategy, str]]:
+    """Each strategy with its portfolio's slug, none where `user` may not see the portfolio."""
     return select(Strategy, Portfolio.slug).outerjoin(
-        Portfolio, Portfolio.id == Strategy.portfolio_id
+        Portfolio, (Portfolio.id == Strategy.portfolio_id) & visible_to(user)
     )
 
 
@@ -105,18 +106,21 @@ def _read(strategy: Strategy, slug: str | None) -> StrategyRead:
     return StrategyRead.model_validate(strategy).model_copy(update={"portfolio": slug})
 
 
-async def read(session: AsyncSession, strategy_id: int) -> StrategyRead:
-    row = (await session.execute(_with_slug().where(Strategy.id == strategy_id))).one_or_none()
+async def read(session: AsyncSession, user: User, strategy_id: int) -> StrategyRead:
+    query = _with_slug(user).where(Strategy.id == strategy_id)
+    row = (await session.execute(query)).one_or_none()
     if row is None:
         raise StrategyNotFound(details={"strategy_id": strategy_id})
     return _read(*row)
 
 
 async def list_strategies(
-    session: AsyncSession, limit: int, offset: int
+    session: AsyncSession, user: User, limit: int, offset: int
 ) -> tuple[list[StrategyRead], int]:
     total = await session.scalar(select(func.count()).select_from(Strategy))
-    rows = await session.execute(_with_slug().order_by(Strategy.name).limit(limit).offset(offset))
+    rows = await session.execute(
+        _with_slug(user).order_by(Strategy.name).limit(limit).offset(offset)
+    )
     return [_read(*row) for row in rows], total or 0
 
 
@@ -148,7 +152,7 @@ async def create(
         f"Created by {user.username}, {'active' if strategy.active else 'inactive'}.",
         {"by": str(user.id), "after": snapshot(strategy, SETTINGS) | {"active": strategy.active}},
     )
-    return await read(session, strategy.id)
+    return await read(session, user, strategy.id)
 
 
 async def update(
@@ -161,6 +165,7 @@ async def update(
     """Apply the changes; an `updated` event shows the settings before and after, and a change
     of the active flag is an `activated` or `deactivated` event."""
     strategy = await get(session, strategy_id, lock="no_key_update")
+    await check_may_change(session, user, strategy)
     new = await _settings(session, market, user, strategy, changes)
     before, was_active = snapshot(strategy, SETTINGS), strategy.active
     for field, value in new.items():
@@ -181,7 +186,7 @@ async def update(
         step = EventType.ACTIVATED if strategy.active else EventType.DEACTIVATED
         message = f"{step.value.capitalize()} by {user.username}."
         await events.record(session, strategy.id, step, message, by)
-    return await read(session, strategy.id)
+    return await read(session, user, strategy.id)
 
 
 async def _settings(
@@ -211,13 +216,24 @@ async def _settings(
     return new
 
 
-async def delete(session: AsyncSession, strategy_id: int) -> None:
+async def delete(session: AsyncSession, user: User, strategy_id: int) -> None:
     """Delete a strategy that has never given a signal (its events go with it)."""
     strategy = await get(session, strategy_id, lock="update")
+    await check_may_change(session, user, strategy)
     if await session.scalar(select(exists().where(Signal.strategy_id == strategy_id))):
         raise StrategyHasSignals(details={"strategy_id": strategy_id})
     await session.delete(strategy)
     await session.flush()
+
+
+async def check_may_change(session: AsyncSession, user: User, strategy: Strategy) -> None:
+    """A strategy linked to a portfolio is changed (or run) only by those who may see it;
+    to the others the portfolio does not exist."""
+    if strategy.portfolio_id is None:
+        return
+    visible = select(Portfolio.id).where(Portfolio.id == strategy.portfolio_id, visible_to(user))
+    if await session.scalar(visible) is None:
+        raise PortfolioNotFound(details={"strategy_id": strategy.id})
 
 
 async def _tradable(session: AsyncSession, user: User, slug: str) -> uuid.UUID:

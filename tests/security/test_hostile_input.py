@@ -47,6 +47,19 @@ async def test_a_lone_surrogate_in_free_text_is_refused_and_stores_nothing(
     assert me.json()["full_name"] == user.full_name
 
 
+async def test_an_error_that_names_a_lone_surrogate_is_still_json(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    """The strategy's parameter check names the unknown key in its message."""
+    headers = JSON | await bearer(app, await make_user(session, Role.ANALYST))
+    body = '{"name": "s", "kind": "sma_cross", "params": {"fast": 1, "slow": 2, "\\ud800": 1}, '
+    body += '"tickers": ["AAPL"]}'
+    response = await client.post("/strategies", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_strategy_params" and "\\ud800" in error["message"]
+
+
 async def test_an_audit_time_without_a_timezone_is_refused(
     client: AsyncClient, app: FastAPI, session: AsyncSession
 ) -> None:

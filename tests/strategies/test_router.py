@@ -172,8 +172,38 @@ async def test_a_portfolio_is_linked_only_by_those_who_may_trade_in_it(
     url = f"/strategies/{linked['id']}"
     taken = await client.patch(url, json={"portfolio": fund.slug}, headers=outsider)
     assert taken.status_code == 404
-    cleared = await client.patch(url, json={"portfolio": None}, headers=outsider)
+    cleared = await client.patch(url, json={"portfolio": None}, headers=member)
     assert cleared.status_code == 200 and cleared.json()["portfolio"] is None
+
+
+async def test_a_linked_portfolio_is_hidden_from_outsiders_and_guards_the_strategy(
+    app: FastAPI, session: AsyncSession, client: AsyncClient, stored: None
+) -> None:
+    team = await make_team(session)
+    pm = await make_user(session, Role.PORTFOLIO_MANAGER, team=team)
+    fund = await make_portfolio(session, pm, team=team)
+    member = await bearer(app, await make_user(session, Role.ANALYST, team=team))
+    outsider = await bearer(app, await make_user(session, Role.ANALYST))
+    linked = await create_strategy(client, member, **SMA, tickers=["TSTA"], portfolio=fund.slug)
+    url = f"/strategies/{linked['id']}"
+    seen = (await client.get(url, headers=outsider)).json()
+    listed = await all_items(client, "/strategies", outsider)
+    assert seen["portfolio"] is None and [s["portfolio"] for s in listed] == [None]
+    [created] = await all_items(client, f"{url}/events", outsider)
+    assert created["metadata"]["after"]["portfolio_id"] is None
+    [created] = await all_items(client, f"{url}/events", member)
+    assert created["metadata"]["after"]["portfolio_id"] == str(fund.id)
+    evaluate = {"start": "2023-01-03", "end": "2023-02-01"}
+    refused = [
+        await client.patch(url, json={"auto_trade": True}, headers=outsider),
+        await client.post(f"{url}/evaluate", json=evaluate, headers=outsider),
+        await client.delete(url, headers=outsider),
+    ]
+    assert [(r.status_code, error_of(r)["code"]) for r in refused] == [
+        (404, "portfolio_not_found")
+    ] * 3
+    assert (await client.get(url, headers=member)).json()["auto_trade"] is False
+    assert (await client.post(f"{url}/evaluate", json=evaluate, headers=member)).status_code == 200
 
 
 async def test_an_update_of_kind_or_params_is_an_event_with_before_and_after(
