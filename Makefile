@@ -37,7 +37,8 @@ bench: install
 	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
 	  echo "could not install wrk: the load comes from the slower httpx driver"; \
 	fi
-	$(UV) run python -m bench $(BENCH_ARGS)
+	$(UV) sync --frozen --group bench
+	$(UV) run --group bench python -m bench $(BENCH_ARGS)
 
 fuzz: install
 	$(UV) run pytest tests/fuzz --fuzz-examples=500 $(PYTEST_ARGS)

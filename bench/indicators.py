@@ -218,7 +218,7 @@ async def _seed(database_url: str) -> None:
     try:
         final = last_final_date(datetime.now(UTC))
         async with engine.connect() as conn:
-            await _seed_prices(conn, final - timedelta(days=366 * YEARS), final)
+            await seed_prices(conn, final - timedelta(days=366 * YEARS), final)
             await conn.commit()
         async with engine.connect() as conn:  # statistics, as autovacuum would gather them
             await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -233,21 +233,23 @@ async def _copy(conn: AsyncConnection, table: str, columns: list[str], rows: lis
     await driver.copy_records_to_table(table, records=rows, columns=columns)
 
 
-async def _seed_prices(conn: AsyncConnection, first: date, final: date) -> None:
+async def seed_prices(
+    conn: AsyncConnection, first: date, final: date, tickers: list[str] = TICKERS
+) -> None:
     """Bars from first to the last final date, covered through it, actions known through it."""
     provider = SimulatedProvider()
     now = datetime.now(UTC)
     instruments = [
-        (t, f"Simulated {t}", "USD", PROVIDER, now, now, first, final, final) for t in TICKERS
+        (t, f"Simulated {t}", "USD", PROVIDER, now, now, first, final, final) for t in tickers
     ]
     await _copy(conn, "instruments", INSTRUMENT_COLUMNS, instruments)
     ids = dict((await conn.execute(text("SELECT ticker, id FROM instruments"))).tuples().all())
-    for ticker in TICKERS:
+    for ticker in tickers:
         actions = await provider.corporate_actions(ticker, first, final)
         rows = [_action_row(ids[ticker], a, now) for a in actions]
         await _copy(conn, "corporate_actions", COLUMNS["corporate_actions"], rows)
         bars = await provider.daily_bars(ticker, first, final)
         rows = [_bar_row(ids[ticker], b, now) for b in bars]
         await _copy(conn, "price_bars", COLUMNS["price_bars"], rows)
-    coverage = [(ids[t], PROVIDER, first, final, now) for t in TICKERS]
+    coverage = [(ids[t], PROVIDER, first, final, now) for t in tickers]
     await _copy(conn, "price_coverage", COLUMNS["price_coverage"], coverage)

@@ -82,7 +82,9 @@ def run(bars: Bars, decisions: npt.NDArray[np.int8], terms: Terms) -> Run:
     return Run(trades, open_trade, equity, statistics(bars, trades, open_trade, equity, terms))
 
 
-Change = tuple[int, float, int]  # from this bar on: cash, shares
+# From this bar on: cash, shares. A fill shows in the equity from the bar after its
+# decision, also when it fills at the decision's close (as the reference library books it).
+Change = tuple[int, float, int]
 
 
 def _fills(
@@ -103,11 +105,11 @@ def _fills(
             if quantity:
                 held = Entry(at, price, quantity, commission(quantity, price, rate))
                 cash -= quantity * price + held.commission
-                changes.append((at, cash, quantity))
+                changes.append((i + 1, cash, quantity))
         elif held is not None and side == SELL:
             trade = RoundTrip(held, at, price, commission(held.quantity, price, rate))
             cash += held.quantity * price - trade.exit_commission
-            changes.append((at, cash, 0))
+            changes.append((i + 1, cash, 0))
             trades.append(trade)
             held = None
     return trades, held, changes

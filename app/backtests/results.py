@@ -22,8 +22,8 @@ MONEY_PLACES = 8
 
 def money(value: float) -> str:
     """A float amount as a plain decimal string, to MONEY_PLACES places at most."""
-    text = format(round(value, MONEY_PLACES) + 0.0, f".{MONEY_PLACES}f")
-    return text.rstrip("0").rstrip(".")
+    text = f"{value + 0.0:.{MONEY_PLACES}f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def backtest(bars: Adjusted, kind: str, params: Params, terms: Terms) -> dict[str, Any]:
@@ -40,9 +40,12 @@ def backtest(bars: Adjusted, kind: str, params: Params, terms: Terms) -> dict[st
         "trades": [_trade(t, days) for t in run.trades],
         "open_trade": _open(run.open_trade, days, last_close) if run.open_trade else None,
         "equity": [
-            {"date": day.isoformat(), "equity": money(value), "drawdown": fall}
+            {"date": day, "equity": money(value), "drawdown": fall}
             for day, value, fall in zip(
-                days, run.equity.tolist(), engine.drawdown(run.equity).tolist(), strict=True
+                np.datetime_as_string(prices.days).tolist(),
+                run.equity.tolist(),
+                engine.drawdown(run.equity).tolist(),
+                strict=True,
             )
         ],
     }

@@ -53,6 +53,14 @@ def test_fill_at_close_fills_on_the_signal_bar() -> None:
     assert (trade.entry.bar, trade.entry.price, trade.entry.quantity) == (1, 11.5, 86)
     assert (trade.exit_bar, trade.exit_price) == (2, 12.5)
     assert trade.pnl == pytest.approx(86 * 1.0)
+    # As the reference library books it, a fill at a close shows in the next bar's equity.
+    assert result.equity.tolist() == [1000, 1000, 11 + 86 * 12.5, 11 + 86 * 12.5]
+
+
+def test_a_fill_at_a_close_pays_its_commission_in_the_next_bars_equity() -> None:
+    terms = Terms(cash=1000.0, commission=0.01, fill=Fill.CLOSE, risk_free_rate=0.0)
+    result = run(bars([10] * 3, [10] * 3), decide(B, H, H), terms)
+    assert result.equity.tolist() == pytest.approx([1000, 1000 - 9.9, 1000 - 9.9])
 
 
 def test_whole_shares_leave_room_for_the_commission_and_both_sides_pay_it() -> None:
