@@ -7,6 +7,7 @@ from app.backtests.models import Backtest
 from app.core.database import Base
 from app.core.idempotency import IdempotencyKey
 from app.indicators.models import IndicatorValue
+from app.jobs.models import JobProgress
 from app.ledger.models import CashTransaction, Dividend, Lot, Position, Trade
 from app.market.models import CorporateAction, Instrument, PriceBar, PriceCoverage
 from app.portfolios.models import Portfolio, PortfolioMember
@@ -23,6 +24,7 @@ __all__ = [
     "IdempotencyKey",
     "IndicatorValue",
     "Instrument",
+    "JobProgress",
     "Lot",
     "Portfolio",
     "PortfolioMember",

@@ -13,5 +13,6 @@ class JobRead(BaseModel):
     scheduled_at: datetime | None = Field(description="Not to run before (a retry's wait)")
     args: dict[str, Any]
     progress: float | None = Field(
-        default=None, description="From 0 to 1, for the jobs that report it (backtests, sweeps)"
+        default=None,
+        description="From 0 to 1, for the jobs that report it (backtests, sweeps, evaluations)",
     )

@@ -9,6 +9,7 @@ from app.auth.permissions import Role, effective_role
 from app.backtests.models import Backtest
 from app.backtests.service import progress
 from app.core.errors import NotFound
+from app.jobs.progress import progress_of
 from app.jobs.schemas import JobRead
 from app.users.models import User
 
@@ -39,9 +40,11 @@ async def read_job(queue: App | None, session: AsyncSession, job_id: int, user: 
 
 
 async def _progress(session: AsyncSession, job_id: int) -> float | None:
-    """How far the backtest or sweep the job runs is (other jobs do not say)."""
+    """How far the job is, as it reported (a backtest or sweep: as its row says)."""
     backtest = await session.scalar(select(Backtest).where(Backtest.job_id == job_id))
-    return None if backtest is None else progress(backtest)
+    if backtest is not None:
+        return progress(backtest)
+    return await progress_of(session, job_id)
 
 
 def _may_read(job: Job, user: User) -> bool:

@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.backtests import service as backtests
 from app.dividends.service import apply_actions
 from app.indicators.latest import store_latest
+from app.jobs.progress import reporting
 from app.jobs.queue import queue
 from app.ledger.queries import held_tickers, holding_portfolios
 from app.market.calendar import is_trading_day, new_york_date
 from app.market.provider import UnknownTicker
 from app.market.service import MarketData
 from app.portfolios.models import Portfolio
-from app.strategies.evaluation import evaluate_after_close
+from app.strategies.evaluation import Progress, evaluate, evaluate_after_close
 from app.strategies.models import Strategy
 
 logger = logging.getLogger("folio.market")
@@ -94,15 +95,45 @@ async def evaluate_strategies(context: JobContext, timestamp: int) -> int:
     day = _closing_day(timestamp, "strategies not evaluated")
     if day is None:
         return 0
-    return await evaluate_strategies_on(resources(context), day)
+    found = resources(context)
+    async with reporting(found.sessions, _job_id(context)) as report:
+        return await evaluate_strategies_on(found, day, report)
 
 
-async def evaluate_strategies_on(found: Resources, day: date) -> int:
+async def evaluate_strategies_on(
+    found: Resources, day: date, report: Progress | None = None
+) -> int:
     """Evaluate the active strategies after the close of `day`; how many new signals."""
     async with found.sessions() as session:
-        outcomes = await evaluate_after_close(session, found.market, day)
+        outcomes = await evaluate_after_close(session, found.market, day, report)
         await session.commit()
     return sum(outcome.signals for outcome in outcomes.values())
+
+
+@queue.task(name="evaluate_strategy", pass_context=True)
+async def evaluate_strategy(
+    context: JobContext, strategy_id: int, start: str, end: str, requested_by: str
+) -> int:
+    """One strategy over a range, reporting its progress; how many new signals."""
+    found = resources(context)
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    async with reporting(found.sessions, _job_id(context)) as report:
+        return await evaluate_range(found, strategy_id, first, last, report)
+
+
+async def evaluate_range(
+    found: Resources, strategy_id: int, start: date, end: date, report: Progress | None = None
+) -> int:
+    """Evaluate a strategy over a range and commit its signals; how many are new."""
+    async with found.sessions() as session:
+        result = await evaluate(session, found.market, strategy_id, start, end, report)
+        await session.commit()
+    return result.signals
+
+
+def _job_id(context: JobContext) -> int:
+    assert context.job is not None and context.job.id is not None
+    return context.job.id
 
 
 @queue.task(name="refresh_ticker_prices", pass_context=True, retry=VENDOR_RETRY)

@@ -68,14 +68,14 @@ async def evaluate(
 
 
 async def evaluate_after_close(
-    session: AsyncSession, market: MarketData, day: date
+    session: AsyncSession, market: MarketData, day: date, progress: Progress | None = None
 ) -> dict[int, EvaluationRead]:
     """Each active strategy on each ticker's newest bar up to `day`: one signal per ticker,
     HOLD included. Run again, it stores nothing, and records nothing where it stored nothing
     new and nothing failed."""
     strategies = await service.active(session)
     window = Window(day, day, newest=True)
-    outcomes = await _evaluate(session, market, strategies, window, None)
+    outcomes = await _evaluate(session, market, strategies, window, progress)
     for strategy_id, outcome in outcomes.items():
         if outcome.signals or outcome.errors:
             await _record(session, strategy_id, window, outcome)

@@ -3,22 +3,25 @@ analysts create, change, evaluate and delete them."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response
+from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import CsrfFailed, InvalidCredentials, require
 from app.auth.permissions import Permission, PermissionDenied
 from app.core.database import SessionDep
 from app.core.errors import InvalidInput, responses
 from app.core.pagination import PageDep
-from app.core.schemas import IsoDate, PlainInt
+from app.core.schemas import IsoDate, PlainInt, StrictBool
+from app.jobs.tasks import Resources, evaluate_range
 from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable
 from app.portfolios.service import PortfolioArchived, PortfolioNotFound
-from app.state import MarketDep
+from app.state import AppStateDep, JobQueueDep, MarketDep
 from app.strategies import evaluation, events, service, signals
 from app.strategies.kinds import InvalidStrategyParams
 from app.strategies.models import SignalStatus, SignalType
 from app.strategies.schemas import (
     EvaluateRequest,
+    EvaluationJob,
     EvaluationRead,
     EventPage,
     SignalPage,
@@ -141,13 +144,16 @@ async def delete_strategy(strategy_id: StrategyId, user: Writer, session: Sessio
 @router.post(
     "/strategies/{strategy_id}/evaluate",
     response_model=EvaluationRead,
-    responses=responses(StrategyNotFound, InvalidInput, PortfolioNotFound),
+    responses=responses(StrategyNotFound, InvalidInput, PortfolioNotFound)
+    | {202: {"model": EvaluationJob, "description": "With `background=true`: started"}},
     summary="Store the BUY and SELL signals of every bar of a date range",
     description=(
         "Each ticker's indicators are computed over its whole split-adjusted history, so a "
         "signal never depends on the range asked. Signals are unique per strategy, ticker and "
         "date: evaluating again stores nothing new. A ticker whose data cannot be had or "
-        "confirmed is skipped, named in `errors` and recorded as an `error` event."
+        "confirmed is skipped, named in `errors` and recorded as an `error` event. With "
+        "`background=true` the worker evaluates (202 with its `job_id`; `GET /jobs/{id}` "
+        "shows its progress); in the embedded mode this process does, after answering."
     ),
 )
 async def evaluate_strategy(
@@ -155,10 +161,28 @@ async def evaluate_strategy(
     body: EvaluateRequest,
     user: Writer,
     session: SessionDep,
-    market: MarketDep,
-) -> EvaluationRead:
+    state: AppStateDep,
+    queue: JobQueueDep,
+    work: BackgroundTasks,
+    background: Annotated[StrictBool, Query(description="Leave it to the worker")] = False,
+) -> EvaluationRead | JSONResponse:
     await service.check_may_change(session, user, await service.get(session, strategy_id))
-    return await evaluation.evaluate(session, market, strategy_id, body.start, body.end)
+    if not background:
+        return await evaluation.evaluate(session, state.market, strategy_id, body.start, body.end)
+    if body.start > body.end:
+        raise InvalidInput("start is after end.", details={"start": body.start, "end": body.end})
+    job_id = None
+    if queue is None:
+        found = Resources(state.sessions, state.market)
+        work.add_task(evaluate_range, found, strategy_id, body.start, body.end)
+    else:
+        job_id = await queue.configure_task("evaluate_strategy").defer_async(
+            strategy_id=strategy_id,
+            start=body.start.isoformat(),
+            end=body.end.isoformat(),
+            requested_by=str(user.id),
+        )
+    return JSONResponse(EvaluationJob(job_id=job_id).model_dump(), status_code=202)
 
 
 @router.get(

@@ -140,6 +140,10 @@ class EvaluateRequest(BaseModel):
     end: IsoDate
 
 
+class EvaluationJob(BaseModel):
+    job_id: int | None = Field(description="The worker's job; none in the embedded mode")
+
+
 class TickerError(BaseModel):
     ticker: str
     code: str

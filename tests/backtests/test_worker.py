@@ -1,54 +1,29 @@
 """Backtests on a real worker, every request committing: the job, its progress, a cancel."""
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from app.auth.permissions import Role
-from app.jobs.tasks import RESOURCES, Resources
 from tests.backtests.helpers import TICKER, asked, stored_bars
 from tests.factories import bearer, make_user, store_priced
+from tests.jobs.worker import running_worker, until
 
 
 @pytest.fixture
 async def desk(committed_app: FastAPI) -> AsyncIterator[tuple[AsyncClient, dict[str, str]]]:
     """A client, an analyst's headers, the bars stored and a worker running."""
-    shared = committed_app.state.shared
-    async with shared.sessions() as session:
+    async with committed_app.state.shared.sessions() as session:
         await store_priced(session, TICKER, stored_bars())
         headers = await bearer(committed_app, await make_user(session, Role.ANALYST))
-    worker = asyncio.create_task(
-        shared.job_queue.run_worker_async(
-            concurrency=1,
-            install_signal_handlers=False,
-            fetch_job_polling_interval=0.1,
-            additional_context={RESOURCES: Resources(shared.sessions, shared.market)},
-        )
-    )
     transport = ASGITransport(app=committed_app)
-    try:
-        async with AsyncClient(transport=transport, base_url="https://test") as client:
-            yield client, headers
-    finally:
-        worker.cancel()
-        await asyncio.gather(worker, return_exceptions=True)
-
-
-async def until(
-    client: AsyncClient, url: str, headers: dict[str, str], done: Any
-) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found: dict[str, Any] = (await client.get(url, headers=headers)).json()
-        if done(found):
-            return found
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{url} never got there: {found}")
+    async with (
+        running_worker(committed_app),
+        AsyncClient(transport=transport, base_url="https://test") as client,
+    ):
+        yield client, headers
 
 
 async def test_the_worker_runs_a_backtest_and_its_job_says_how_far_it_is(

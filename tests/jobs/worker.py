@@ -1,0 +1,44 @@
+"""A real worker on an app's own database, for the length of a block."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from app.jobs.tasks import RESOURCES, Resources
+
+
+@asynccontextmanager
+async def running_worker(app: FastAPI) -> AsyncIterator[None]:
+    shared = app.state.shared
+    worker = asyncio.create_task(
+        shared.job_queue.run_worker_async(
+            concurrency=1,
+            install_signal_handlers=False,
+            fetch_job_polling_interval=0.1,
+            additional_context={RESOURCES: Resources(shared.sessions, shared.market)},
+        )
+    )
+    try:
+        yield
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+
+
+async def until(
+    client: AsyncClient, url: str, headers: dict[str, str], done: Callable[[Any], bool]
+) -> dict[str, Any]:
+    """GET url until its answer is done (within a minute)."""
+    deadline = time.monotonic() + 60
+    found: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        found = (await client.get(url, headers=headers)).json()
+        if done(found):
+            return found
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{url} never got there: {found}")
