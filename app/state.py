@@ -51,7 +51,7 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
         await engine.dispose()
 
 
-def app_state(request: Request) -> AppState:
+async def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.shared
     return state
 
@@ -59,15 +59,15 @@ def app_state(request: Request) -> AppState:
 AppStateDep = Annotated[AppState, Depends(app_state)]
 
 
-def _settings(state: AppStateDep) -> Settings:
+async def _settings(state: AppStateDep) -> Settings:
     return state.settings
 
 
-def _market(state: AppStateDep) -> MarketData:
+async def _market(state: AppStateDep) -> MarketData:
     return state.market
 
 
-def _job_queue(state: AppStateDep) -> App | None:
+async def _job_queue(state: AppStateDep) -> App | None:
     return state.job_queue
 
 

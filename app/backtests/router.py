@@ -147,5 +147,11 @@ async def read_backtest(backtest_id: BacktestId, user: Runner, session: SessionD
     responses=READ | responses(BacktestNotFound, BacktestFinished),
     summary="Stop a queued or running backtest or sweep",
 )
-async def cancel_backtest(backtest_id: BacktestId, user: Runner, session: SessionDep) -> Response:
-    return _json(await service.cancel(session, user, backtest_id))
+async def cancel_backtest(
+    backtest_id: BacktestId, user: Runner, session: SessionDep, queue: JobQueueDep
+) -> Response:
+    backtest = await service.cancel(session, user, backtest_id)
+    await session.commit()
+    if queue is not None and backtest.job_id is not None:  # a job still waiting never starts
+        await queue.job_manager.cancel_job_by_id_async(backtest.job_id)
+    return _json(backtest)

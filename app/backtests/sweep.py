@@ -40,22 +40,30 @@ class Grid:
 
 
 def expand(kind: str, params: Mapping[str, Any], grid: Mapping[str, Sequence[Any]]) -> Grid:
-    """Every combination of the grid's values (the other parameters from `params`)."""
-    takes = kinds.KINDS[kind].params
-    if unknown := sorted(set(grid) - set(takes)):
-        reason = f"unknown parameter {', '.join(unknown)}; {kind} takes {', '.join(takes)}"
+    """Every combination of the grid's values (the other parameters from `params`). A value
+    that is wrong on its own is refused; a combination the kind forbids is skipped."""
+    fixed = {name: kinds.validate_value(kind, name, v) for name, v in params.items()}
+    values = {name: [kinds.validate_value(kind, name, v) for v in vs] for name, vs in grid.items()}
+    if missing := [p for p in kinds.KINDS[kind].params if p not in fixed and p not in values]:
         raise InvalidStrategyParams(
-            f"Invalid grid: {reason}.", details={"kind": kind, "reason": reason}
+            f"Invalid grid: no value for {', '.join(missing)}.",
+            details={"kind": kind, "reason": f"missing {', '.join(missing)}"},
         )
-    count = int(np.prod([len(values) for values in grid.values()]))
+    count = int(np.prod([len(v) for v in values.values()]))
     if count > MAX_COMBINATIONS:
         raise TooManyCombinations(details={"combinations": count, "limit": MAX_COMBINATIONS})
     found: list[Params] = []
-    for values in itertools.product(*grid.values()):
+    forbidden: InvalidStrategyParams | None = None
+    for combination in itertools.product(*values.values()):
         try:
-            found.append(kinds.validate(kind, {**params, **dict(zip(grid, values, strict=True))}))
-        except InvalidStrategyParams:
-            continue
+            found.append(kinds.validate(kind, fixed | dict(zip(values, combination, strict=True))))
+        except InvalidStrategyParams as exc:
+            forbidden = exc
+    if not found and forbidden is not None:
+        raise InvalidStrategyParams(
+            f"Every combination of the grid is forbidden: {forbidden.message}",
+            details=forbidden.details,
+        )
     return Grid(found, count - len(found))
 
 

@@ -53,6 +53,8 @@ def backtest(
     ),
 ) -> None:
     """Backtest a strategy kind on one ticker and print its statistics."""
+    if chart is not None and not chart.parent.is_dir():
+        raise typer.BadParameter(f"{chart.parent} is not a directory", param_hint="--chart")
     try:
         request = BacktestRequest(
             kind=kind,  # type: ignore[arg-type]  # checked by the model
@@ -75,7 +77,11 @@ def backtest(
     result, bars = run_with_services(work)
     Console().print(stats_table(request, result))
     if chart is not None:
-        draw(result, bars, float(request.cash), chart)
+        try:
+            draw(result, bars, float(request.cash), chart)
+        except OSError as exc:
+            typer.secho(f"The chart could not be written: {exc}", fg="red", err=True)
+            raise typer.Exit(1) from exc
         typer.echo(f"chart written to {chart}")
 
 

@@ -28,7 +28,14 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    InstrumentedAttribute,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -137,11 +144,17 @@ def table_of(model: type[Base]) -> Table:
     return table
 
 
+# A session's transaction that has written or locked must be kept; one that has only read
+# may end at any time, and should before the caller waits (see release_reads).
+_HOLDS = "folio_holds_transaction"
+
+
 async def copy_rows(
     session: AsyncSession, table: Table, columns: Sequence[str], records: Iterable[Sequence[Any]]
 ) -> None:
     """Rows into a table by PostgreSQL's binary COPY, in the session's transaction: for bulk
     writes, where an INSERT's cost per row dominates. Values as the driver takes them."""
+    session.info[_HOLDS] = True
     connection = await (await session.connection()).get_raw_connection()
     driver: Any = connection.driver_connection
     await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
@@ -191,11 +204,40 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _note_writes_and_locks(state: ORMExecuteState) -> None:
+    locking = state.is_select and getattr(state.statement, "_for_update_arg", None) is not None
+    if locking or state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_HOLDS] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _: Any) -> None:
+    session.info[_HOLDS] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_holds(session: Session) -> None:
+    session.info.pop(_HOLDS, None)
+
+
+async def release_reads(session: AsyncSession) -> None:
+    """End the session's transaction if it has only read (no write, no lock, nothing to
+    flush), so that it holds no pooled connection (nor SQLite's write lock) while the caller
+    waits for a vendor, another request's result or a lock."""
+    if not session.in_transaction() or session.info.get(_HOLDS):
+        return
+    if session.new or session.dirty or session.deleted:
+        return
+    await session.commit()
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.shared.sessions
     return sessionmaker
 

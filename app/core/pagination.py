@@ -16,7 +16,7 @@ class PageParams(BaseModel):
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: Annotated[PlainInt, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")] = 50,
     offset: Annotated[PlainInt, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> PageParams:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from procrastinate import JobContext, RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, JobAborted
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.backtests import service as backtests
+from app.backtests.models import BacktestStatus
 from app.dividends.service import apply_actions
 from app.indicators.latest import store_latest
 from app.jobs.progress import reporting
@@ -200,10 +201,13 @@ async def indicator_tickers(session: AsyncSession) -> list[str]:
 
 @queue.task(name="run_backtest", pass_context=True)
 async def run_backtest(context: JobContext, backtest_id: int, requested_by: str) -> str | None:
-    """Run a queued backtest or sweep; the status it ended in."""
+    """Run a queued backtest or sweep; the status it ended in. One cancelled before or while
+    it ran ends the job as aborted."""
     found = resources(context)
     status = await backtests.run(found.sessions, found.market, backtest_id)
-    return None if status is None else status.value
+    if status is None or status is BacktestStatus.CANCELLED:
+        raise JobAborted(f"backtest {backtest_id} was cancelled")
+    return status.value
 
 
 @queue.periodic(cron=REAPER_CRON)

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.database import utcnow
+from app.core.database import release_reads, utcnow
 from app.market import store
 from app.market.calendar import last_final_date
 from app.market.provider import ActionType, Bar
@@ -92,6 +92,7 @@ async def instrument(market: MarketData, session: AsyncSession, ticker: str) -> 
     found = await store.instrument_id(session, ticker)
     if found is not None:
         return found
+    await release_reads(session)
     try:
         return await market.stored_instrument(ticker)
     except store.StorageBusy:
@@ -109,6 +110,7 @@ async def confirm(
     missing = [(i, gap) for i, r in ranges.items() for gap in store.gaps(r, covered[i])]
     if not missing:
         return Confirmed([], {})
+    await release_reads(session)
     answers = await asyncio.gather(*(_fill(market, wanted[i].ticker, i, gap) for i, gap in missing))
     unconfirmed: list[Unconfirmed] = []
     unstored: dict[int, list[Bar]] = {}

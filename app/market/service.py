@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.cache import Cache, CacheUnavailable, soft_get, soft_set
 from app.core.config import ProviderName, Settings
-from app.core.database import chunks, utcnow
+from app.core.database import chunks, release_reads, utcnow
 from app.core.errors import InvalidInput
 from app.market import store
 from app.market.calendar import close_time, last_final_date, new_york_date, next_close_due
@@ -153,6 +153,7 @@ class MarketData:
         found = await store.instrument(session, ticker)
         if found is not None:
             return found
+        await release_reads(session)
         info = (await self.ticker_info(ticker)).info
         await store.add_instruments(session, [info], self.provider.name)
         created = await store.instrument(session, ticker)
@@ -168,6 +169,8 @@ class MarketData:
         known = await store.instrument_ids(session, wanted)
         unknown: set[str] = set()
         missing = [t for t in wanted if t not in known]
+        if missing:
+            await release_reads(session)
         for batch in chunks(missing, MAX_QUOTES):
             answers = await asyncio.gather(*(self._info_or_unknown(t) for t in batch))
             found = [info for info in answers if info is not None]
@@ -373,7 +376,10 @@ class MarketData:
         due = await store.actions_due(session, list(instruments), through)
         if first_time:
             due = [d for d in due if d[2] is None]
-        return await self.sync_actions(due, through, session) if due else []
+        if not due:
+            return []
+        await release_reads(session)
+        return await self.sync_actions(due, through, session)
 
     async def sync_actions(
         self,

@@ -274,6 +274,14 @@ def validate(kind: str, params: Mapping[str, Any]) -> Params:
     return clean
 
 
+def validate_value(kind: str, name: str, value: Any) -> int | float:
+    """One parameter's value, checked on its own (not against the others)."""
+    spec = KINDS[kind]
+    if name not in spec.params:
+        raise _invalid(kind, f"unknown parameter {name}; {kind} takes {', '.join(spec.params)}")
+    return _number(kind, name, value, name in spec.reals)
+
+
 def _number(kind: str, name: str, value: Any, real: bool) -> int | float:
     if real:
         if isinstance(value, int | float) and not isinstance(value, bool):

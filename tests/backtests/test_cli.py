@@ -53,3 +53,5 @@ def test_bad_parameters_are_explained(runner: CliRunner, sqlite_url: str) -> Non
     assert "fast (20) must be less than slow (5)" in crossed.output
     unnamed = runner.invoke(cli, [*command, "--param", "20"])
     assert unnamed.exit_code == 2 and "NAME=VALUE" in unnamed.output
+    nowhere = runner.invoke(cli, [*command, *PARAMS, "--chart", "/no/such/dir/x.png"])
+    assert nowhere.exit_code == 2 and "is not a directory" in nowhere.output

@@ -177,6 +177,8 @@ async def test_a_queued_backtest_cancelled_never_runs(
 ) -> None:
     accepted = (await client.post("/backtests", json=asked(**SMA), headers=analyst)).json()
     await client.post(f"/backtests/{accepted['id']}/cancel", headers=analyst)
+    job = (await client.get(f"/jobs/{accepted['job_id']}", headers=analyst)).json()
+    assert job["status"] == "cancelled"  # the worker will not take it
     assert await run_queued(app, accepted["id"]) is None
 
 

@@ -51,6 +51,25 @@ def test_a_grid_beyond_the_limit_or_with_a_foreign_parameter_is_refused() -> Non
         expand("sma_cross", {"slow": 30}, {"period": [5]})
 
 
+@pytest.mark.parametrize(
+    ("params", "grid", "reason"),
+    [
+        ({}, {"fast": ["5", 10], "slow": [20]}, "fast must be a whole number"),
+        ({}, {"fast": [5.5], "slow": [20]}, "fast must be a whole number"),
+        ({}, {"fast": [True], "slow": [20]}, "fast must be a whole number"),
+        ({"slow": "20"}, {"fast": [5]}, "slow must be a whole number"),
+        ({}, {"fast": [5]}, "no value for slow"),
+        ({}, {"fast": [20, 30], "slow": [10]}, "Every combination of the grid is forbidden"),
+    ],
+)
+def test_a_value_wrong_on_its_own_or_a_grid_with_nothing_allowed_is_refused(
+    params: dict[str, object], grid: dict[str, list[object]], reason: str
+) -> None:
+    with pytest.raises(InvalidStrategyParams) as refused:
+        expand("sma_cross", params, grid)  # type: ignore[arg-type]
+    assert reason in refused.value.message
+
+
 def test_decisions_start_after_every_indicator_has_warmed_up() -> None:
     bars = walk(1, 120)
     decided = Decider(bars).decisions("macd_cross", {"fast": 12, "slow": 26, "signal": 9})

@@ -54,7 +54,7 @@ async def test_a_running_sweep_reports_progress_and_stops_when_cancelled(
     cancelled = await client.post(f"{url}/cancel", headers=headers)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     job = await until(
-        client, f"/jobs/{accepted['job_id']}", headers, lambda j: j["status"] == "succeeded"
+        client, f"/jobs/{accepted['job_id']}", headers, lambda j: j["status"] == "aborted"
     )
     final = (await client.get(url, headers=headers)).json()
     assert final["status"] == "cancelled" and 0 < final["progress"] < 1

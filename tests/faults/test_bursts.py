@@ -49,3 +49,48 @@ async def test_a_burst_for_one_cold_range_is_answered_whole_with_one_vendor_call
     failures = [(o.status, o.code) for o in outcomes if o.status != 200]
     assert not failures, failures[:5]
     assert len(vendor.calls_to("/tiingo/daily/GOOGL/prices")) == 1
+
+
+COLD_TICKERS = [f"CLD{i:02d}" for i in range(30)]
+
+
+async def test_a_burst_of_backtests_on_cold_tickers_never_reports_the_database_down(
+    fresh_database_url: str,
+) -> None:
+    """Each request needs the vendor (the instrument, its actions, its bars) before it can
+    answer; while it waits it keeps no pooled connection, so none of them starves."""
+    vendor = FakeTiingo(mode="slow", slow_seconds=VENDOR_SECONDS)
+    await vendor.start()
+    redis = ThrowawayRedis()
+    redis.start()
+    settings = make_settings(
+        database_url=fresh_database_url,
+        redis_url=redis.url,
+        market_data_provider="tiingo",
+        tiingo_api_key="burst-test-key",
+        tiingo_base_url=vendor.url,
+        tiingo_calls_per_minute=1000,
+        vendor_timeout_seconds=10,
+        market_lock_ttl_seconds=30,
+        **POOL,
+    )
+    body = {"kind": "sma_cross", "params": {"fast": 2, "slow": 3}, "start": "2015-01-02"}
+    try:
+        async with open_desk(settings) as desk:
+            burst = (
+                call(
+                    desk.client,
+                    "backtest",
+                    "POST",
+                    "/backtests",
+                    json=body | {"ticker": ticker, "end": "2015-01-30"},
+                    headers=desk.analyst,
+                )
+                for ticker in COLD_TICKERS
+            )
+            outcomes = await asyncio.gather(*burst)
+    finally:
+        await vendor.stop()
+        redis.stop()
+    # The vendor's two bars are too few for the warm-up: a clear 422 for each, never a 503.
+    assert {(o.status, o.code) for o in outcomes} == {(422, "too_few_bars")}
