@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import chunks
@@ -60,7 +61,9 @@ async def evaluate(
     strategy's universe."""
     if start > end:
         raise InvalidInput("start is after end.", details={"start": start, "end": end})
-    strategy = await service.get(session, strategy_id, lock="key_share")
+    # Not locked: its tickers' bars may have to come from the vendor first, and a request
+    # that has only read holds no connection meanwhile. Deleted meanwhile: see _store.
+    strategy = await service.get(session, strategy_id)
     window = Window(start, end)
     outcome = (await _evaluate(session, market, [strategy], window, progress))[strategy.id]
     await _record(session, strategy.id, window, outcome)
@@ -114,9 +117,18 @@ async def _evaluate(
             done += 1
             if progress is not None:
                 progress(done, len(universe))
-        for strategy_id in await signals.store(session, rows):
+        for strategy_id in await _store(session, rows):
             outcomes[strategy_id].signals += 1
     return outcomes
+
+
+async def _store(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Store the signals; a strategy deleted since it was read (it had none) is not found."""
+    try:
+        async with session.begin_nested():
+            return await signals.store(session, rows)
+    except IntegrityError as exc:
+        raise service.StrategyNotFound(details={"reason": "deleted while evaluated"}) from exc
 
 
 def _by_ticker(strategies: Sequence[Strategy]) -> dict[str, list[Strategy]]:

@@ -5,10 +5,12 @@ on the single flight, not on the pool, and every one of them is answered.
 """
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from tests.conftest import make_settings
 from tests.core.test_cache import ThrowawayRedis
-from tests.faults.conftest import call, open_desk
+from tests.faults.conftest import Desk, call, open_desk
 from tests.faults.fake_vendor import FakeTiingo
 
 BURST = 200
@@ -52,19 +54,18 @@ async def test_a_burst_for_one_cold_range_is_answered_whole_with_one_vendor_call
 
 
 COLD_TICKERS = [f"CLD{i:02d}" for i in range(30)]
+RANGE_ASKED = {"start": "2015-01-02", "end": "2015-01-30"}
 
 
-async def test_a_burst_of_backtests_on_cold_tickers_never_reports_the_database_down(
-    fresh_database_url: str,
-) -> None:
-    """Each request needs the vendor (the instrument, its actions, its bars) before it can
-    answer; while it waits it keeps no pooled connection, so none of them starves."""
+@asynccontextmanager
+async def slow_vendor_desk(database_url: str) -> AsyncIterator[Desk]:
+    """A desk whose vendor takes VENDOR_SECONDS to answer, on a pool of ten."""
     vendor = FakeTiingo(mode="slow", slow_seconds=VENDOR_SECONDS)
     await vendor.start()
     redis = ThrowawayRedis()
     redis.start()
     settings = make_settings(
-        database_url=fresh_database_url,
+        database_url=database_url,
         redis_url=redis.url,
         market_data_provider="tiingo",
         tiingo_api_key="burst-test-key",
@@ -74,23 +75,50 @@ async def test_a_burst_of_backtests_on_cold_tickers_never_reports_the_database_d
         market_lock_ttl_seconds=30,
         **POOL,
     )
-    body = {"kind": "sma_cross", "params": {"fast": 2, "slow": 3}, "start": "2015-01-02"}
     try:
         async with open_desk(settings) as desk:
-            burst = (
-                call(
-                    desk.client,
-                    "backtest",
-                    "POST",
-                    "/backtests",
-                    json=body | {"ticker": ticker, "end": "2015-01-30"},
-                    headers=desk.analyst,
-                )
-                for ticker in COLD_TICKERS
-            )
-            outcomes = await asyncio.gather(*burst)
+            yield desk
     finally:
         await vendor.stop()
         redis.stop()
+
+
+async def test_a_burst_of_backtests_on_cold_tickers_never_reports_the_database_down(
+    fresh_database_url: str,
+) -> None:
+    """Each request needs the vendor (the instrument, its actions, its bars) before it can
+    answer; while it waits it keeps no pooled connection, so none of them starves."""
+    body = {"kind": "sma_cross", "params": {"fast": 2, "slow": 3}, "start": "2015-01-02"}
+    async with slow_vendor_desk(fresh_database_url) as desk:
+        burst = (
+            call(
+                desk.client,
+                "backtest",
+                "POST",
+                "/backtests",
+                json=body | {"ticker": ticker, "end": "2015-01-30"},
+                headers=desk.analyst,
+            )
+            for ticker in COLD_TICKERS
+        )
+        outcomes = await asyncio.gather(*burst)
     # The vendor's two bars are too few for the warm-up: a clear 422 for each, never a 503.
     assert {(o.status, o.code) for o in outcomes} == {(422, "too_few_bars")}
+
+
+async def test_parallel_evaluations_of_cold_tickers_are_all_answered(
+    fresh_database_url: str,
+) -> None:
+    async with slow_vendor_desk(fresh_database_url) as desk:
+        strategy = {"name": "cold", "kind": "sma_cross", "params": {"fast": 2, "slow": 3}}
+        created = await desk.client.post(
+            "/strategies", json=strategy | {"tickers": COLD_TICKERS[:10]}, headers=desk.analyst
+        )
+        assert created.status_code == 201, created.text
+        url = f"/strategies/{created.json()['id']}/evaluate"
+        burst = (
+            call(desk.client, "evaluate", "POST", url, json=RANGE_ASKED, headers=desk.analyst)
+            for _ in range(20)
+        )
+        outcomes = await asyncio.gather(*burst)
+    assert [(o.status, o.code) for o in outcomes if o.status != 200] == []
