@@ -34,6 +34,7 @@ from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
     Session,
+    SessionTransactionOrigin,
     mapped_column,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -224,9 +225,14 @@ def _forget_holds(session: Session) -> None:
 
 async def release_reads(session: AsyncSession) -> None:
     """End the session's transaction if it has only read (no write, no lock, nothing to
-    flush), so that it holds no pooled connection (nor SQLite's write lock) while the caller
-    waits for a vendor, another request's result or a lock."""
-    if not session.in_transaction() or session.info.get(_HOLDS):
+    flush) and began on its own (not in the caller's `begin()` block), so that it holds no
+    pooled connection (nor SQLite's write lock) while the caller waits for a vendor, another
+    request's result or a lock."""
+    transaction = session.get_transaction()
+    if transaction is None or session.info.get(_HOLDS):
+        return
+    began = transaction.sync_transaction
+    if began is None or began.origin is not SessionTransactionOrigin.AUTOBEGIN:
         return
     if session.new or session.dirty or session.deleted:
         return

@@ -7,6 +7,7 @@ from app.auth.dependencies import InvalidCredentials, require
 from app.auth.permissions import Permission, PermissionDenied
 from app.core.database import SessionDep
 from app.core.errors import InvalidInput, responses
+from app.core.pagination import PageDep
 from app.core.schemas import IsoDate
 from app.indicators.latest import STORED_NAMES
 from app.indicators.schemas import IndicatorsRead, ScreenRead, indicators_json
@@ -45,7 +46,7 @@ async def read_indicators(
     market: MarketDep,
     session: SessionDep,
     names: str | None = Query(
-        None, max_length=1000, description=f"Comma-separated. Default: {','.join(DEFAULT_NAMES)}"
+        None, description=f"Comma-separated. Default: {','.join(DEFAULT_NAMES)}"
     ),
     start: IsoDate | None = Query(None, description="Default: a year before end"),
     end: IsoDate | None = Query(None, description="Default: today in New York"),
@@ -73,6 +74,7 @@ async def read_indicators(
 )
 async def screen_tickers(
     session: SessionDep,
+    page: PageDep,
     where: list[str] = Query(
         [], description=f"From 1 to {MAX_CONDITIONS} conditions, all required"
     ),
@@ -80,4 +82,4 @@ async def screen_tickers(
         None, max_length=10_000, description="Comma-separated. Default: every stored ticker"
     ),
 ) -> ScreenRead:
-    return ScreenRead.of(await screen(session, where, tickers))
+    return ScreenRead.of(await screen(session, where, tickers), page.limit, page.offset)

@@ -47,12 +47,17 @@ class ScreenItem(BaseModel):
 
 class ScreenRead(BaseModel):
     items: list[ScreenItem] = Field(description="Sorted by ticker")
-    total: int
+    total: int = Field(description="Every ticker that matched")
+    limit: int
+    offset: int
 
     @classmethod
-    def of(cls, matches: list[Match]) -> "ScreenRead":
-        items = [ScreenItem(ticker=m.ticker, date=m.date, values=m.values) for m in matches]
-        return cls(items=items, total=len(items))
+    def of(cls, matches: list[Match], limit: int, offset: int) -> "ScreenRead":
+        items = [
+            ScreenItem(ticker=m.ticker, date=m.date, values=m.values)
+            for m in matches[offset : offset + limit]
+        ]
+        return cls(items=items, total=len(matches), limit=limit, offset=offset)
 
 
 def numbers(values: Floats) -> list[float | None]:

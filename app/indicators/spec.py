@@ -18,6 +18,7 @@ DEFAULT_NAMES = (
 # TA-Lib's own limits: it refuses anything beyond them.
 MAX_PERIOD = 100_000
 MAX_DEVIATIONS = 3e37
+MAX_NAMES_TEXT = 1000  # characters of a comma-separated list
 
 _PERIOD = re.compile(r"\d{1,6}", re.ASCII)
 _REAL = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
@@ -116,6 +117,8 @@ def parse_names(names: str | None) -> list[Indicator]:
     """Comma-separated names (the defaults when None), each once, in the order given."""
     if names is None:
         return [parse(name) for name in DEFAULT_NAMES]
+    if len(names) > MAX_NAMES_TEXT:
+        raise invalid(names[:40] + "...", f"name indicators in at most {MAX_NAMES_TEXT} characters")
     asked = dict.fromkeys(part.strip() for part in names.split(",") if part.strip())
     if not asked:
         raise invalid(names, "name at least one indicator")

@@ -175,6 +175,15 @@ async def test_a_bad_name_or_parameter_is_an_invalid_indicator(
     assert name in error["message"]
 
 
+async def test_too_long_a_list_of_names_is_an_invalid_indicator(
+    client: AsyncClient, headers: dict[str, str]
+) -> None:
+    names = ",".join(f"sma_{n}" for n in range(1, 501))
+    response = await client.get(URL, params={"names": names}, headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "invalid_indicator"
+
+
 async def test_start_after_end_is_refused(client: AsyncClient, headers: dict[str, str]) -> None:
     params = {"start": "2023-02-01", "end": "2023-01-01"}
     response = await client.get(URL, params=params, headers=headers)
