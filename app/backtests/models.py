@@ -5,10 +5,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.database import Base, utcnow
+from app.core.database import Base, bigint_id, text_enum, utcnow
 
 
 class BacktestKind(enum.StrEnum):
@@ -27,20 +27,14 @@ class BacktestStatus(enum.StrEnum):
 FINAL = frozenset({BacktestStatus.SUCCEEDED, BacktestStatus.FAILED, BacktestStatus.CANCELLED})
 
 
-def _enum(cls: type[enum.StrEnum]) -> Enum:
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
-
-
 class Backtest(Base):
     __tablename__ = "backtests"
     __table_args__ = (Index("ix_backtests_created_by", "created_by", "id"),)
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
-    )
-    kind: Mapped[BacktestKind] = mapped_column(_enum(BacktestKind))
+    id: Mapped[int] = bigint_id()
+    kind: Mapped[BacktestKind] = mapped_column(text_enum(BacktestKind))
     status: Mapped[BacktestStatus] = mapped_column(
-        _enum(BacktestStatus), default=BacktestStatus.QUEUED
+        text_enum(BacktestStatus), default=BacktestStatus.QUEUED
     )
     done: Mapped[int] = mapped_column(default=0)  # combinations run so far
     total: Mapped[int] = mapped_column(default=1)

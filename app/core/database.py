@@ -1,5 +1,6 @@
 """The async engine, the per-request session (one transaction, one commit) and column types."""
 
+import enum
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -8,9 +9,11 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     DateTime,
     Dialect,
+    Enum,
     Integer,
     MetaData,
     Numeric,
@@ -112,6 +115,18 @@ class Base(DeclarativeBase):
 
 class UUIDPrimaryKey:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+def text_enum(cls: type[enum.StrEnum]) -> Enum:
+    """An enumeration stored as its values' text (no database type to migrate)."""
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+def bigint_id() -> Mapped[int]:
+    """A 64-bit key counting up (SQLite's integer key is that already)."""
+    return mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
 
 
 class Timestamps:

@@ -5,20 +5,10 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.database import Base, utcnow
-
-
-def _enum(cls: type[enum.StrEnum]) -> Enum:
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
-
-
-def _bigint_id() -> Mapped[int]:
-    return mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
-    )
+from app.core.database import Base, bigint_id, text_enum, utcnow
 
 
 class Side(enum.StrEnum):
@@ -63,16 +53,16 @@ class Trade(Base):
         Index("uq_trades_external_id", "portfolio_id", "external_id", unique=True),
     )
 
-    id: Mapped[int] = _bigint_id()
+    id: Mapped[int] = bigint_id()
     portfolio_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"))
     instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"), index=True)
-    side: Mapped[Side] = mapped_column(_enum(Side))
+    side: Mapped[Side] = mapped_column(text_enum(Side))
     quantity: Mapped[Decimal]
     price: Mapped[Decimal]
     fees: Mapped[Decimal] = mapped_column(default=Decimal(0))
     trade_date: Mapped[date] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[TradeStatus] = mapped_column(_enum(TradeStatus), default=TradeStatus.BOOKED)
+    status: Mapped[TradeStatus] = mapped_column(text_enum(TradeStatus), default=TradeStatus.BOOKED)
     external_id: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
@@ -86,9 +76,9 @@ class CashTransaction(Base):
     __tablename__ = "cash_transactions"
     __table_args__ = (Index("ix_cash_transactions_portfolio_date", "portfolio_id", "date", "id"),)
 
-    id: Mapped[int] = _bigint_id()
+    id: Mapped[int] = bigint_id()
     portfolio_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"))
-    type: Mapped[CashType] = mapped_column(_enum(CashType))
+    type: Mapped[CashType] = mapped_column(text_enum(CashType))
     amount: Mapped[Decimal]
     date: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
@@ -151,7 +141,7 @@ class Dividend(Base):
     __tablename__ = "dividends"
     __table_args__ = (Index("uq_dividends_action", "portfolio_id", "action_id", unique=True),)
 
-    id: Mapped[int] = _bigint_id()
+    id: Mapped[int] = bigint_id()
     portfolio_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"))
     action_id: Mapped[int] = mapped_column(
         ForeignKey("corporate_actions.id", ondelete="CASCADE"), index=True
@@ -162,7 +152,7 @@ class Dividend(Base):
     quantity: Mapped[Decimal]
     cash_amount: Mapped[Decimal]
     amount: Mapped[Decimal]
-    status: Mapped[DividendStatus] = mapped_column(_enum(DividendStatus))
+    status: Mapped[DividendStatus] = mapped_column(text_enum(DividendStatus))
     cash_transaction_id: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("cash_transactions.id")
     )

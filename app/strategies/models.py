@@ -6,14 +6,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.database import Base, Timestamps, utcnow
-
-
-def _enum(cls: type[enum.StrEnum]) -> Enum:
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+from app.core.database import Base, Timestamps, bigint_id, text_enum, utcnow
 
 
 class SignalType(enum.StrEnum):
@@ -75,17 +71,15 @@ class Signal(Base):
         Index("ix_signals_strategy_date", "strategy_id", "date"),
     )
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = bigint_id()
     strategy_id: Mapped[int] = mapped_column(ForeignKey("strategies.id"))
     ticker: Mapped[str] = mapped_column(String(16))
     date: Mapped[date] = mapped_column(Date)
-    type: Mapped[SignalType] = mapped_column(_enum(SignalType))
+    type: Mapped[SignalType] = mapped_column(text_enum(SignalType))
     close: Mapped[Decimal]
     reasons: Mapped[list[str]] = mapped_column(JSON)
     indicators: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[SignalStatus] = mapped_column(_enum(SignalStatus), default=SignalStatus.NEW)
+    status: Mapped[SignalStatus] = mapped_column(text_enum(SignalStatus), default=SignalStatus.NEW)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -94,12 +88,10 @@ class StrategyEvent(Base):
     __tablename__ = "strategy_events"
     __table_args__ = (Index("ix_strategy_events_strategy", "strategy_id", "id"),)
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = bigint_id()
     strategy_id: Mapped[int] = mapped_column(ForeignKey("strategies.id", ondelete="CASCADE"))
-    type: Mapped[EventType] = mapped_column(_enum(EventType))
-    severity: Mapped[Severity] = mapped_column(_enum(Severity), default=Severity.INFO)
+    type: Mapped[EventType] = mapped_column(text_enum(EventType))
+    severity: Mapped[Severity] = mapped_column(text_enum(Severity), default=Severity.INFO)
     message: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the event's metadata
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,12 +4,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 
 from app.auth.permissions import Role
 from tests.backtests.helpers import TICKER, asked, stored_bars
 from tests.factories import bearer, make_user, store_priced
-from tests.jobs.worker import running_worker, until
+from tests.jobs.worker import client_with_worker, until
 
 
 @pytest.fixture
@@ -18,11 +18,7 @@ async def desk(committed_app: FastAPI) -> AsyncIterator[tuple[AsyncClient, dict[
     async with committed_app.state.shared.sessions() as session:
         await store_priced(session, TICKER, stored_bars())
         headers = await bearer(committed_app, await make_user(session, Role.ANALYST))
-    transport = ASGITransport(app=committed_app)
-    async with (
-        running_worker(committed_app),
-        AsyncClient(transport=transport, base_url="https://test") as client,
-    ):
+    async with client_with_worker(committed_app) as client:
         yield client, headers
 
 

@@ -21,44 +21,8 @@ VENDOR_SECONDS = 3.0
 RANGE = "/market/tickers/GOOGL/prices?start=2024-01-02&end=2024-01-31"
 
 
-async def test_a_burst_for_one_cold_range_is_answered_whole_with_one_vendor_call(
-    fresh_database_url: str,
-) -> None:
-    vendor = FakeTiingo(mode="slow", slow_seconds=VENDOR_SECONDS)
-    await vendor.start()
-    redis = ThrowawayRedis()
-    redis.start()
-    settings = make_settings(
-        database_url=fresh_database_url,
-        redis_url=redis.url,
-        market_data_provider="tiingo",
-        tiingo_api_key="burst-test-key",
-        tiingo_base_url=vendor.url,
-        tiingo_calls_per_minute=1000,
-        vendor_timeout_seconds=10,
-        market_lock_ttl_seconds=30,
-        **POOL,
-    )
-    try:
-        async with open_desk(settings) as desk:
-            burst = (
-                call(desk.client, "prices", "GET", RANGE, headers=desk.viewer) for _ in range(BURST)
-            )
-            outcomes = await asyncio.gather(*burst)
-    finally:
-        await vendor.stop()
-        redis.stop()
-    failures = [(o.status, o.code) for o in outcomes if o.status != 200]
-    assert not failures, failures[:5]
-    assert len(vendor.calls_to("/tiingo/daily/GOOGL/prices")) == 1
-
-
-COLD_TICKERS = [f"CLD{i:02d}" for i in range(30)]
-RANGE_ASKED = {"start": "2015-01-02", "end": "2015-01-30"}
-
-
 @asynccontextmanager
-async def slow_vendor_desk(database_url: str) -> AsyncIterator[Desk]:
+async def slow_vendor_desk(database_url: str) -> AsyncIterator[tuple[Desk, FakeTiingo]]:
     """A desk whose vendor takes VENDOR_SECONDS to answer, on a pool of ten."""
     vendor = FakeTiingo(mode="slow", slow_seconds=VENDOR_SECONDS)
     await vendor.start()
@@ -77,10 +41,27 @@ async def slow_vendor_desk(database_url: str) -> AsyncIterator[Desk]:
     )
     try:
         async with open_desk(settings) as desk:
-            yield desk
+            yield desk, vendor
     finally:
         await vendor.stop()
         redis.stop()
+
+
+async def test_a_burst_for_one_cold_range_is_answered_whole_with_one_vendor_call(
+    fresh_database_url: str,
+) -> None:
+    async with slow_vendor_desk(fresh_database_url) as (desk, vendor):
+        burst = (
+            call(desk.client, "prices", "GET", RANGE, headers=desk.viewer) for _ in range(BURST)
+        )
+        outcomes = await asyncio.gather(*burst)
+    failures = [(o.status, o.code) for o in outcomes if o.status != 200]
+    assert not failures, failures[:5]
+    assert len(vendor.calls_to("/tiingo/daily/GOOGL/prices")) == 1
+
+
+COLD_TICKERS = [f"CLD{i:02d}" for i in range(30)]
+RANGE_ASKED = {"start": "2015-01-02", "end": "2015-01-30"}
 
 
 async def test_a_burst_of_backtests_on_cold_tickers_never_reports_the_database_down(
@@ -89,7 +70,7 @@ async def test_a_burst_of_backtests_on_cold_tickers_never_reports_the_database_d
     """Each request needs the vendor (the instrument, its actions, its bars) before it can
     answer; while it waits it keeps no pooled connection, so none of them starves."""
     body = {"kind": "sma_cross", "params": {"fast": 2, "slow": 3}, "start": "2015-01-02"}
-    async with slow_vendor_desk(fresh_database_url) as desk:
+    async with slow_vendor_desk(fresh_database_url) as (desk, _):
         burst = (
             call(
                 desk.client,
@@ -109,7 +90,7 @@ async def test_a_burst_of_backtests_on_cold_tickers_never_reports_the_database_d
 async def test_parallel_evaluations_of_cold_tickers_are_all_answered(
     fresh_database_url: str,
 ) -> None:
-    async with slow_vendor_desk(fresh_database_url) as desk:
+    async with slow_vendor_desk(fresh_database_url) as (desk, _):
         strategy = {"name": "cold", "kind": "sma_cross", "params": {"fast": 2, "slow": 3}}
         created = await desk.client.post(
             "/strategies", json=strategy | {"tickers": COLD_TICKERS[:10]}, headers=desk.analyst

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
 
 from app.jobs.tasks import RESOURCES, Resources
 
@@ -28,6 +28,17 @@ async def running_worker(app: FastAPI) -> AsyncIterator[None]:
     finally:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
+
+
+@asynccontextmanager
+async def client_with_worker(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    """A client of the app while a real worker runs its jobs."""
+    transport = ASGITransport(app=app)
+    async with (
+        running_worker(app),
+        AsyncClient(transport=transport, base_url="https://test") as client,
+    ):
+        yield client
 
 
 async def until(

@@ -4,11 +4,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 
 from app.auth.permissions import Role
 from tests.factories import bearer, make_user
-from tests.jobs.worker import running_worker, until
+from tests.jobs.worker import client_with_worker, until
 from tests.strategies.helpers import DAYS, all_items, create_strategy, store_bars
 from tests.strategies.test_evaluation import PRICES, SMA_5_20, wanted
 
@@ -19,11 +19,7 @@ async def desk(committed_app: FastAPI) -> AsyncIterator[tuple[AsyncClient, dict[
         for ticker, prices in PRICES.items():
             await store_bars(session, ticker, prices)
         headers = await bearer(committed_app, await make_user(session, Role.ANALYST))
-    transport = ASGITransport(app=committed_app)
-    async with (
-        running_worker(committed_app),
-        AsyncClient(transport=transport, base_url="https://test") as client,
-    ):
+    async with client_with_worker(committed_app) as client:
         yield client, headers
 
 
