@@ -8,7 +8,6 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 
 from app.auth.permissions import Permission, PermissionDenied, effective_role, has_permission
-from app.core.database import SessionDep
 from app.core.errors import Forbidden, Unauthorized
 from app.state import AppStateDep
 from app.users.models import User
@@ -38,7 +37,6 @@ class CsrfFailed(Forbidden):
 async def current_user(
     request: Request,
     state: AppStateDep,
-    session: SessionDep,
     bearer: Annotated[str | None, Depends(bearer_scheme)],
     cookie: Annotated[str | None, Depends(cookie_scheme)],
 ) -> User:
@@ -49,11 +47,7 @@ async def current_user(
     A bearer token wins over the cookie; only cookie-authenticated writes need CSRF.
     """
     token = bearer or cookie
-    user = await state.tokens.signed_in_user(session, token) if token else None
-    # The read ends here: no pooled connection is held while the route waits for a vendor,
-    # a shared result or a lock before its own first statement.
-    if session.in_transaction():
-        await session.commit()
+    user = await state.tokens.signed_in_user(state.sessions, token) if token else None
     if user is None:
         raise InvalidCredentials(headers={"WWW-Authenticate": "Bearer"})
     if bearer is None and request.method not in SAFE_METHODS:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import jwt
 from sqlalchemy import bindparam, delete, exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import make_transient_to_detached
 
 from app.auth.models import RevokedToken
@@ -87,7 +87,11 @@ class RevocableJWTStrategy:
         except (jwt.PyJWTError, ValueError, TypeError, OverflowError):
             return None
 
-    async def signed_in_user(self, session: AsyncSession, token: str) -> User | None:
+    async def signed_in_user(
+        self, sessions: async_sessionmaker[AsyncSession], token: str
+    ) -> User | None:
+        """The token's user, read in a session of its own that ends at once (no pooled
+        connection is held by the request for it), unless the process knows the answer."""
         claims = self.claims(token)
         if claims is None:
             return None
@@ -98,10 +102,13 @@ class RevocableJWTStrategy:
             "session_version": claims.session_version,
             "jti": claims.jti,
         }
-        user = (await session.execute(_SIGNED_IN, parameters)).scalar_one_or_none()
-        if user is not None:
-            self.signed_in.put(claims.jti, {c: getattr(user, c) for c in USER_COLUMNS})
-        return user
+        async with sessions() as session:
+            user = (await session.execute(_SIGNED_IN, parameters)).scalar_one_or_none()
+        if user is None:
+            return None
+        columns = {c: getattr(user, c) for c in USER_COLUMNS}
+        self.signed_in.put(claims.jti, columns)
+        return _detached(columns)
 
     async def revoke(self, session: AsyncSession, token: str) -> None:
         """Sign the token out; tokens that have expired since are forgotten."""

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 import pytest
@@ -64,6 +64,7 @@ def cash_by_day(moves: list[tuple[date, Decimal]]) -> list[Decimal]:
     return closes
 
 
+EIGHT_PLACES = Decimal("1e-8")
 Splits = dict[tuple[str, date], tuple[int, int]]
 
 
@@ -71,30 +72,56 @@ def recompute(
     trades: list[Booked], ticker: str, splits: Splits
 ) -> tuple[Decimal, Decimal, Decimal, bool]:
     """Quantity, cost basis and realised P&L by the average-cost method, a split before the
-    trades of its ex-date, and whether the quantity ever went below zero along the way."""
-    qty = basis = realized = Decimal(0)
+    trades of its ex-date (each open lot x to/from, beyond 8 places rounded half-even, as
+    PRODUCT.md has it; sales take the oldest lots first), and whether the quantity ever went
+    below zero along the way."""
+    lots: list[Decimal] = []
+    basis = realized = Decimal(0)
     went_short = False
     live = [t for t in trades if t.ticker == ticker and not t.cancelled]
     pending = sorted((day, ratio) for (name, day), ratio in splits.items() if name == ticker)
     for t in sorted(live, key=lambda t: (t.day, t.id)):
         while pending and pending[0][0] <= t.day:
-            (to, from_) = pending.pop(0)[1]
-            qty = qty * to / from_
+            lots = _split(lots, *pending.pop(0)[1])
         if t.side == "buy":
-            qty, basis = qty + t.quantity, basis + t.quantity * t.price + t.fees
+            lots.append(t.quantity)
+            basis += t.quantity * t.price + t.fees
             continue
+        qty = sum(lots, Decimal(0))
         if t.quantity > qty:
             went_short = True
             break
         avg = basis / qty
         realized += (t.price - avg) * t.quantity - t.fees
         basis -= avg * t.quantity
-        qty -= t.quantity
-        if qty == 0:
+        lots = _take(lots, t.quantity)
+        if not lots:
             basis = Decimal(0)
     for _, (to, from_) in pending:
-        qty = qty * to / from_
-    return qty, basis, realized, went_short
+        lots = _split(lots, to, from_)
+    return sum(lots, Decimal(0)), basis, realized, went_short
+
+
+def _split(lots: list[Decimal], to: int, from_: int) -> list[Decimal]:
+    moved = [Context(prec=60).divide(q * to, Decimal(from_)) for q in lots]
+    return [q.quantize(EIGHT_PLACES, ROUND_HALF_EVEN) if _places(q) > 8 else q for q in moved]
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) else 0
+
+
+def _take(lots: list[Decimal], quantity: Decimal) -> list[Decimal]:
+    """The lots left after a sale of `quantity` from the oldest on."""
+    left = list(lots)
+    while quantity and left:
+        taken = min(quantity, left[0])
+        quantity -= taken
+        left[0] -= taken
+        if not left[0]:
+            left.pop(0)
+    return left
 
 
 class Desk:
