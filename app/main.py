@@ -89,19 +89,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["X-Request-ID", "X-Process-Time", "X-Data-Stale", "Retry-After"],
     )
     app.add_middleware(RequestContextMiddleware, body_limit_for=body_limit(settings))
+    # Starlette tries routes in order: the most asked for first (quotes, the signed-in user,
+    # a portfolio's books), the admin's last.
     app.include_router(ops_router)
-    app.include_router(auth_router.build_router(settings))
+    app.include_router(market_router)
     app.include_router(users_router)
-    app.include_router(admin_router)
     app.include_router(portfolios_router)
     app.include_router(trades_router)
-    app.include_router(cash_router)
     app.include_router(positions_router)
-    app.include_router(dividends_router)
     app.include_router(analytics_router)
-    app.include_router(backtests_router)
-    app.include_router(market_router)
+    app.include_router(cash_router)
+    app.include_router(dividends_router)
     app.include_router(indicators_router)
+    app.include_router(auth_router.build_router(settings))
     app.include_router(strategies_router)
+    app.include_router(backtests_router)
     app.include_router(jobs_router)
+    app.include_router(admin_router)
     return app

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import jwt
-from sqlalchemy import bindparam, delete, exists, select
+from sqlalchemy import bindparam, delete, exists, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -122,8 +122,9 @@ class RevocableJWTStrategy:
 
 def _detached(columns: dict[str, Any]) -> User:
     """The user as loaded, without a query: a session it is added to updates only what
-    changes."""
-    user = User(**columns)
+    changes. Built as a load builds it (no attribute events): a third of the cost."""
+    user: User = User._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    inspect(user).dict.update(columns)
     make_transient_to_detached(user)
     return user
 
