@@ -131,7 +131,7 @@ async def _bars(market: MarketData, session: AsyncSession, plan: Plan) -> tuple[
     return bars, bool(unconfirmed)
 
 
-def plan_of(backtest: Backtest) -> Plan:
+def _plan_of(backtest: Backtest) -> Plan:
     """The stored request as a plan again (it was checked when it was asked)."""
     asked = backtest.request
     kind = asked["kind"]
@@ -160,7 +160,7 @@ async def run(
             return None
         backtest.status, backtest.started_at = BacktestStatus.RUNNING, utcnow()
         await session.commit()
-        plan = plan_of(backtest)
+        plan = _plan_of(backtest)
         kind = backtest.kind
     try:
         async with sessions() as session:

@@ -13,7 +13,8 @@ from app.jobs.tasks import RESOURCES, Resources
 
 
 @asynccontextmanager
-async def running_worker(app: FastAPI) -> AsyncIterator[None]:
+async def client_with_worker(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    """A client of the app while a real worker runs its jobs."""
     shared = app.state.shared
     worker = asyncio.create_task(
         shared.job_queue.run_worker_async(
@@ -24,21 +25,11 @@ async def running_worker(app: FastAPI) -> AsyncIterator[None]:
         )
     )
     try:
-        yield
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="https://test") as c:
+            yield c
     finally:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
-
-
-@asynccontextmanager
-async def client_with_worker(app: FastAPI) -> AsyncIterator[AsyncClient]:
-    """A client of the app while a real worker runs its jobs."""
-    transport = ASGITransport(app=app)
-    async with (
-        running_worker(app),
-        AsyncClient(transport=transport, base_url="https://test") as client,
-    ):
-        yield client
 
 
 async def until(
