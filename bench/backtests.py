@@ -35,7 +35,6 @@ from app.backtests.engine import Bars, Terms
 from app.backtests.engine import run as run_engine
 from app.backtests.fills import Fill
 from app.backtests.sweep import Decider, expand
-from app.core.config import ProviderName, Settings
 from app.market import history
 from app.market.calendar import last_final_date
 from app.market.history import Adjusted
@@ -119,14 +118,10 @@ async def _seed(database_url: str) -> tuple[Any, Any]:
 
 
 async def _bars(ctx: Context, first: Any, final: Any) -> Adjusted:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        database_url=ctx.database_url,
-        redis_url=ctx.redis_url,
-        secret_key=seed.SECRET_KEY,
-        market_data_provider=ProviderName.SIMULATED,
-    )
-    async with open_state(settings) as state, state.sessions() as session:
+    async with (
+        open_state(seed.settings(ctx.database_url, ctx.redis_url)) as state,
+        state.sessions() as session,
+    ):
         bars, _ = await history.adjusted(state.market, session, TICKER, first, final)
     return bars
 

@@ -24,7 +24,6 @@ from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app.auth.permissions import Role
-from app.core.config import ProviderName, Settings
 from app.indicators.latest import store_latest
 from app.indicators.service import whole_histories
 from app.market.calendar import last_final_date, new_york_date
@@ -120,14 +119,7 @@ def run(ctx: Context) -> list[Row]:
 async def _time_storing(ctx: Context, analyst: User) -> tuple[float, float, float]:
     """Median ms of reading every ticker's whole history, of storing its latest values, and
     of evaluating the strategies after the close."""
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        database_url=ctx.database_url,
-        redis_url=ctx.redis_url,
-        secret_key=seed.SECRET_KEY,
-        market_data_provider=ProviderName.SIMULATED,
-    )
-    async with open_state(settings) as state:
+    async with open_state(seed.settings(ctx.database_url, ctx.redis_url)) as state:
         read = await _median(lambda: _read_all(state))
         stored = await _median(lambda: _store_all(state))
         await _create_strategies(state, analyst)

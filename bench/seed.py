@@ -17,8 +17,15 @@ PASSWORD = "benchmark passphrase 1"
 SECRET_KEY = uuid.uuid4().hex * 2
 
 
-def settings(database_url: str) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, secret_key=SECRET_KEY)  # type: ignore[call-arg]
+def settings(database_url: str, redis_url: str | None = None) -> Settings:
+    """Folio's settings for work done in the bench's own process (simulated market data)."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=SECRET_KEY,
+        market_data_provider="simulated",
+    )
 
 
 async def _account(database_url: str, role: Role) -> User:

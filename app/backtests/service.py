@@ -95,29 +95,13 @@ async def backtest_now(
 
 
 async def _plan(session: AsyncSession, request: BacktestRequest | SweepRequest) -> Plan:
+    """The request resolved (a strategy's kind and params filled in, end defaulted), checked."""
     asked = request.model_dump(mode="json")
-    kind: str
-    if isinstance(request, SweepRequest):
-        kind = request.kind
-        grid = expand(kind, request.params, request.grid)
-    elif request.strategy_id is not None:
+    if isinstance(request, BacktestRequest) and request.strategy_id is not None:
         strategy = await strategies.get(session, request.strategy_id)
-        kind = strategy.kind
-        grid = Grid([kinds.validate(kind, strategy.params)], 0)
-        asked |= {"kind": kind, "params": strategy.params}
-    else:
-        assert request.kind is not None and request.params is not None
-        kind = request.kind
-        grid = Grid([kinds.validate(kind, request.params)], 0)
-    end = request.end or new_york_date(utcnow())
-    terms = Terms(
-        cash=float(request.cash),
-        commission=float(request.commission),
-        fill=request.fill,
-        risk_free_rate=float(request.risk_free_rate),
-    )
-    asked |= {"end": end.isoformat()}
-    return Plan(kind, grid, request.ticker, request.start, end, terms, asked)
+        asked |= {"kind": strategy.kind, "params": strategy.params}
+    asked["end"] = asked["end"] or new_york_date(utcnow()).isoformat()
+    return _plan_of(asked)
 
 
 async def _bars(market: MarketData, session: AsyncSession, plan: Plan) -> tuple[Adjusted, bool]:
@@ -131,11 +115,10 @@ async def _bars(market: MarketData, session: AsyncSession, plan: Plan) -> tuple[
     return bars, bool(unconfirmed)
 
 
-def _plan_of(backtest: Backtest) -> Plan:
-    """The stored request as a plan again (it was checked when it was asked)."""
-    asked = backtest.request
+def _plan_of(asked: dict[str, Any]) -> Plan:
+    """A request as stored (kind and params filled in) as a plan: each combination checked."""
     kind = asked["kind"]
-    if backtest.kind is BacktestKind.SWEEP:
+    if "grid" in asked:
         grid = expand(kind, asked["params"], asked["grid"])
     else:
         grid = Grid([kinds.validate(kind, asked["params"])], 0)
@@ -160,7 +143,7 @@ async def run(
             return None
         backtest.status, backtest.started_at = BacktestStatus.RUNNING, utcnow()
         await session.commit()
-        plan = _plan_of(backtest)
+        plan = _plan_of(backtest.request)
         kind = backtest.kind
     try:
         async with sessions() as session:

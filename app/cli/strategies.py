@@ -33,7 +33,7 @@ def evaluate(
             async with s.sessions() as session, session.begin():
                 strategy = await service.get_by_name(session, name)
                 return await evaluation.evaluate(
-                    session, s.market, strategy.id, start.date(), end.date(), advance
+                    session, s.market, strategy, start.date(), end.date(), advance
                 )
 
         result = run_with_services(work)

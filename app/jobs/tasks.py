@@ -24,6 +24,7 @@ from app.market.service import MarketData
 from app.portfolios.models import Portfolio
 from app.strategies.evaluation import Progress, evaluate, evaluate_after_close
 from app.strategies.models import Strategy
+from app.strategies.service import get as get_strategy
 
 logger = logging.getLogger("folio.market")
 
@@ -127,7 +128,8 @@ async def evaluate_range(
 ) -> int:
     """Evaluate a strategy over a range and commit its signals; how many are new."""
     async with found.sessions() as session:
-        result = await evaluate(session, found.market, strategy_id, start, end, report)
+        strategy = await get_strategy(session, strategy_id)
+        result = await evaluate(session, found.market, strategy, start, end, report)
         await session.commit()
     return result.signals
 

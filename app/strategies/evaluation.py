@@ -52,18 +52,17 @@ class Outcome:
 async def evaluate(
     session: AsyncSession,
     market: MarketData,
-    strategy_id: int,
+    strategy: Strategy,
     start: date,
     end: date,
     progress: Progress | None = None,
 ) -> EvaluationRead:
     """Store the BUY and SELL signals of every bar from start to end of each ticker of the
-    strategy's universe."""
+    strategy's universe. The strategy is read unlocked: its tickers' bars may have to come
+    from the vendor first, and a request that has only read holds no connection meanwhile
+    (deleted meanwhile: see _store)."""
     if start > end:
         raise InvalidInput("start is after end.", details={"start": start, "end": end})
-    # Not locked: its tickers' bars may have to come from the vendor first, and a request
-    # that has only read holds no connection meanwhile. Deleted meanwhile: see _store.
-    strategy = await service.get(session, strategy_id)
     window = Window(start, end)
     outcome = (await _evaluate(session, market, [strategy], window, progress))[strategy.id]
     await _record(session, strategy.id, window, outcome)

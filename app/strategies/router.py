@@ -166,9 +166,10 @@ async def evaluate_strategy(
     work: BackgroundTasks,
     background: Annotated[StrictBool, Query(description="Leave it to the worker")] = False,
 ) -> EvaluationRead | JSONResponse:
-    await service.check_may_change(session, user, await service.get(session, strategy_id))
+    strategy = await service.get(session, strategy_id)
+    await service.check_may_change(session, user, strategy)
     if not background:
-        return await evaluation.evaluate(session, state.market, strategy_id, body.start, body.end)
+        return await evaluation.evaluate(session, state.market, strategy, body.start, body.end)
     if body.start > body.end:
         raise InvalidInput("start is after end.", details={"start": body.start, "end": body.end})
     job_id = None
