@@ -25,6 +25,8 @@ from app.jobs.router import router as jobs_router
 from app.jobs.tasks import Resources
 from app.market.router import router as market_router
 from app.ops.router import router as ops_router
+from app.orders.router import broker_router
+from app.orders.router import router as orders_router
 from app.portfolios.router import router as portfolios_router
 from app.positions.router import router as positions_router
 from app.state import open_state
@@ -104,6 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router.build_router(settings))
     app.include_router(strategies_router)
     app.include_router(backtests_router)
+    app.include_router(orders_router)
+    app.include_router(broker_router)
     app.include_router(jobs_router)
     app.include_router(admin_router)
     return app

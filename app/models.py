@@ -10,6 +10,7 @@ from app.indicators.models import IndicatorValue
 from app.jobs.models import JobProgress
 from app.ledger.models import CashTransaction, Dividend, Lot, Position, Trade
 from app.market.models import CorporateAction, Instrument, PriceBar, PriceCoverage
+from app.orders.models import Order, OrderEvent, OrderFill
 from app.portfolios.models import Portfolio, PortfolioMember
 from app.strategies.models import Signal, Strategy, StrategyEvent
 from app.users.models import Team, User
@@ -26,6 +27,9 @@ __all__ = [
     "Instrument",
     "JobProgress",
     "Lot",
+    "Order",
+    "OrderEvent",
+    "OrderFill",
     "Portfolio",
     "PortfolioMember",
     "PortfolioNav",

@@ -28,12 +28,16 @@ class Permission(StrEnum):
     DIVIDENDS_BOOK = "dividends:book"
     MARKET_READ = "market:read"
     MARKET_REFRESH = "market:refresh"
+    MARKET_CLASSIFY = "market:classify"
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
     JOBS_READ = "jobs:read"
     STRATEGIES_READ = "strategies:read"
     STRATEGIES_WRITE = "strategies:write"
     BACKTESTS_RUN = "backtests:run"
+    ORDERS_PLACE = "orders:place"
+    ORDERS_OVERRIDE = "orders:override"
+    POLICY_CHANGE = "policy:change"
     ACCOUNT_SELF = "account:self"
 
 
@@ -44,7 +48,7 @@ _MEMBER_READ = {
     Permission.JOBS_READ,
     Permission.STRATEGIES_READ,
 }
-_BOOKING = {Permission.TRADES_CREATE, Permission.CASH_CREATE}
+_BOOKING = {Permission.TRADES_CREATE, Permission.CASH_CREATE, Permission.ORDERS_PLACE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
@@ -58,7 +62,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PORTFOLIOS_MEMBERS,
             Permission.TRADES_CANCEL,
             Permission.DIVIDENDS_BOOK,
+            Permission.ORDERS_OVERRIDE,
+            Permission.POLICY_CHANGE,
             Permission.MARKET_REFRESH,
+            Permission.MARKET_CLASSIFY,
             Permission.STRATEGIES_WRITE,
             Permission.BACKTESTS_RUN,
         }
@@ -77,6 +84,8 @@ PM_ONLY: frozenset[Permission] = frozenset(
         Permission.PORTFOLIOS_MEMBERS,
         Permission.TRADES_CANCEL,
         Permission.DIVIDENDS_BOOK,
+        Permission.ORDERS_OVERRIDE,
+        Permission.POLICY_CHANGE,
     }
 )
 
@@ -93,3 +102,9 @@ class PermissionDenied(Forbidden):
 def effective_role(user: "User") -> Role:
     """A superuser acts as an admin whatever their role."""
     return Role.ADMIN if user.is_superuser else user.role
+
+
+def acts_as_pm(user: "User", pm_id: object) -> bool:
+    """Whether the user may do what only a portfolio's PM (or an admin) may."""
+    role = effective_role(user)
+    return role is Role.ADMIN or (role is Role.PORTFOLIO_MANAGER and user.id == pm_id)

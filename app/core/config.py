@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     smtp_from: str = "folio@localhost"
 
     risk_free_rate: Decimal = Decimal("0")
+    # The paper broker's commission: a rate of each fill's value.
+    paper_commission_rate: Decimal = Field(default=Decimal("0"), ge=0, lt=1)
     log_dir: Path | None = Path("logs")
     log_level: str = "INFO"
 

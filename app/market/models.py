@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.database import Base, Timestamps, utcnow
 from app.market.provider import ActionType
 
+UNCLASSIFIED = "unclassified"  # the sector of an instrument without one
+
 
 class Instrument(Timestamps, Base):
     """A ticker the provider confirmed, kept so it is not asked again."""
@@ -26,6 +28,8 @@ class Instrument(Timestamps, Base):
     first_price_date: Mapped[date | None] = mapped_column(Date)
     last_price_date: Mapped[date | None] = mapped_column(Date)
     provider: Mapped[str] = mapped_column(String(16))
+    # The vendor's industry where it gives one, or what an admin or PM set (audited).
+    sector: Mapped[str | None] = mapped_column(String(64))
     # Every corporate action with an ex-date up to this date is stored.
     actions_through: Mapped[date | None] = mapped_column(Date)
 

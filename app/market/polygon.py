@@ -71,6 +71,7 @@ class PolygonDetails(_Model):
     type: str | None = None
     currency_name: str | None = None
     description: str | None = None
+    sic_description: str | None = None
     list_date: date | None = None
     delisted_utc: datetime | None = None
 
@@ -141,6 +142,7 @@ class PolygonProvider:
             asset_type=ASSET_TYPES.get(details.type or "", (details.type or "").lower() or None),
             currency=(details.currency_name or "usd").upper(),
             description=details.description,
+            sector=details.sic_description.title() if details.sic_description else None,
             start_date=details.list_date,
             end_date=details.delisted_utc.date() if details.delisted_utc else None,
         )

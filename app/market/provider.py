@@ -22,6 +22,7 @@ class TickerInfo:
     description: str | None
     start_date: date | None
     end_date: date | None
+    sector: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,24 @@
 """Market data over HTTP: ticker metadata, daily prices, quotes and a forced refresh."""
 
 from datetime import date, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.auth.dependencies import CsrfFailed, InvalidCredentials, require
 from app.auth.permissions import Permission, PermissionDenied
-from app.core.database import utcnow
+from app.core.database import SessionDep, utcnow
 from app.core.errors import InvalidInput, responses
 from app.core.schemas import IsoDate
+from app.ledger.posting import instrument_for
+from app.market import sectors
 from app.market.calendar import new_york_date
-from app.market.provider import MarketDataUnauthorized, MarketDataUnavailable, UnknownTicker
+from app.market.provider import (
+    MarketDataUnauthorized,
+    MarketDataUnavailable,
+    UnknownTicker,
+    UnknownTickerInRequest,
+)
 from app.market.results import BarsResult, QuoteResult
 from app.market.schemas import (
     ActionsRead,
@@ -20,10 +28,12 @@ from app.market.schemas import (
     QuoteRead,
     QuotesRead,
     TickerRead,
+    TickerUpdate,
     prices_json,
 )
 from app.market.service import MAX_QUOTES, REFRESH_DAYS
 from app.state import MarketDep
+from app.users.models import User
 
 DEFAULT_RANGE_DAYS = 365
 MAX_RANGE_DAYS = 20 * 366
@@ -60,10 +70,30 @@ def prices_response(result: BarsResult, start: date, end: date) -> Response:
     responses=responses(UnknownTicker),
     summary="A ticker's name, exchange, currency and price history span",
 )
-async def read_ticker(ticker: str, market: MarketDep, response: Response) -> TickerRead:
+async def read_ticker(
+    ticker: str, market: MarketDep, session: SessionDep, response: Response
+) -> TickerRead:
     result = await market.ticker_info(ticker)
     mark_stale(response, result.stale)
-    return TickerRead.of(result)
+    return TickerRead.of(result, await sectors.stored_sector(session, ticker))
+
+
+@router.patch(
+    "/tickers/{ticker}",
+    response_model=TickerRead,
+    responses=responses(UnknownTickerInRequest),
+    summary="Set a ticker's sector (admins and PMs; audited)",
+)
+async def classify_ticker(
+    ticker: str,
+    body: TickerUpdate,
+    user: Annotated[User, Depends(require(Permission.MARKET_CLASSIFY))],
+    market: MarketDep,
+    session: SessionDep,
+) -> TickerRead:
+    instrument = await instrument_for(session, market, ticker)
+    await sectors.classify(session, market, user.id, instrument.ticker, body.sector)
+    return TickerRead.of(await market.ticker_info(ticker), body.sector)
 
 
 @router.get(

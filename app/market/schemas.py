@@ -1,11 +1,12 @@
 """What the market routes answer: each value with its provider, when it was fetched, if stale."""
 
 from datetime import date, datetime
-from typing import TypedDict
+from typing import Annotated, TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.schemas import DecimalString
+from app.market.models import UNCLASSIFIED
 from app.market.provider import ActionType, Bar
 from app.market.results import ActionsResult, BarsResult, QuoteResult, Sourced, TickerResult
 
@@ -33,6 +34,16 @@ def source(result: Sourced) -> Source:
     }
 
 
+class TickerUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"sector": "Information Technology"}]}
+    )
+
+    sector: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = Field(description="null clears it: the vendor's, or unclassified")
+
+
 class TickerRead(SourceFields):
     ticker: str
     name: str
@@ -42,9 +53,10 @@ class TickerRead(SourceFields):
     description: str | None
     start_date: date | None = Field(description="First date the provider has prices for")
     end_date: date | None = Field(description="Last date the provider has prices for")
+    sector: str = Field(description="The vendor's industry or the one set here; else unclassified")
 
     @classmethod
-    def of(cls, result: TickerResult) -> "TickerRead":
+    def of(cls, result: TickerResult, sector: str | None = None) -> "TickerRead":
         info = result.info
         return cls(
             ticker=info.ticker,
@@ -55,6 +67,7 @@ class TickerRead(SourceFields):
             description=info.description,
             start_date=info.start_date,
             end_date=info.end_date,
+            sector=sector or info.sector or UNCLASSIFIED,
             **source(result),
         )
 

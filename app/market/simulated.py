@@ -106,6 +106,19 @@ def is_known(ticker: str) -> bool:
     return ticker.startswith(NUMBERED_PREFIX) and len(suffix) == 3 and suffix.isdigit()
 
 
+SECTORS: dict[str, tuple[str, ...]] = {
+    "Information Technology": ("AAPL", "MSFT", "NVDA", "INTC", "AMD", "CSCO", "ORCL", "IBM"),
+    "Communication Services": ("GOOGL", "META", "DIS", "NFLX"),
+    "Consumer Discretionary": ("AMZN", "TSLA", "HD", "MCD", "NKE"),
+    "Consumer Staples": ("WMT", "PG", "KO", "PEP"),
+    "Financials": ("BRK.B", "JPM", "V", "BAC", "GS"),
+    "Health Care": ("JNJ", "UNH", "PFE", "MRK"),
+    "Energy": ("XOM", "CVX"),
+    "Industrials": ("BA", "CAT"),
+}
+SECTOR_OF = {ticker: sector for sector, tickers in SECTORS.items() for ticker in tickers}
+
+
 def known_tickers() -> list[str]:
     numbered = [f"{NUMBERED_PREFIX}{i:03d}" for i in range(NUMBERED_COUNT)]
     return [*NAMED_TICKERS, *numbered]
@@ -307,6 +320,7 @@ class SimulatedProvider:
             description=f"{name} (simulated prices)",
             start_date=days[0].astype(date),
             end_date=min(days[-1].astype(date), datetime.now(UTC).date()),
+            sector=SECTOR_OF.get(ticker),
         )
 
     async def daily_bars(self, ticker: str, start: date, end: date) -> list[Bar]:

@@ -125,6 +125,7 @@ async def add_instruments(
             "description": info.description,
             "first_price_date": info.start_date,
             "last_price_date": info.end_date,
+            "sector": info.sector[:64] if info.sector else None,
             "provider": provider,
             "created_at": now,
             "updated_at": now,
@@ -203,6 +204,7 @@ def info_of(row: Instrument) -> TickerInfo:
         description=row.description,
         start_date=row.first_price_date,
         end_date=row.last_price_date,
+        sector=row.sector,
     )
 
 

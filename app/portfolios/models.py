@@ -3,7 +3,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -28,6 +28,8 @@ class Portfolio(UUIDPrimaryKey, Timestamps, Base):
         String(16), default="average", server_default="average"
     )
     auto_book_dividends: Mapped[bool] = mapped_column(default=False, server_default="false")
+    # The investment policy its orders are checked against (app/orders/policy.py).
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     # The fold of cash transactions and trades, kept in the same transaction as each of them.
     cash_balance: Mapped[Decimal] = mapped_column(default=Decimal(0))
     # No trade or cash transaction is dated after this: from it on, the balance is final.
