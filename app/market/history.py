@@ -230,6 +230,21 @@ async def adjusted_many(
     return bars, unconfirmed
 
 
+async def traded(
+    market: MarketData, session: AsyncSession, wanted: Mapping[int, Wanted]
+) -> tuple[dict[int, list[Bar]], list[Unconfirmed]]:
+    """Each instrument's bars over its range as traded (exact, not adjusted: what orders
+    fill on), complete by the store's coverage."""
+    found = await confirm(market, session, wanted)
+    bars: dict[int, list[Bar]] = {}
+    for i, w in wanted.items():
+        stored, _ = await store.read_bars(session, i, market.provider.name, w.start, w.end)
+        fetched = {b.date: b for b in found.unstored.get(i, []) if w.start <= b.date <= w.end}
+        by_day = {b.date: b for b in stored} | fetched
+        bars[i] = [by_day[day] for day in sorted(by_day)]
+    return bars, found.unconfirmed
+
+
 def _with_fetched(stored: npt.NDArray[Any], fetched: list[Bar]) -> npt.NDArray[Any]:
     """The stored bars with those fetched but not stored; a fetched bar replaces a stored one
     of the same day."""

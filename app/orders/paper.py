@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.backtests.fills import Fill, OrderKind, PricedBar, fill_bar, on_bar
 from app.ledger.models import Side
 from app.ledger.rules import InsufficientCash, InsufficientQuantity
+from app.market import history
+from app.market.history import Wanted
 from app.market.models import Instrument
 from app.market.provider import Bar
 from app.market.service import MarketData
@@ -68,25 +70,21 @@ async def run(
     or those named)."""
     async with sessions() as session:
         working = await _working(session, portfolio_ids)
-    starts: dict[str, date] = {}
-    for _, ticker, placed_on in working:
-        starts[ticker] = min(placed_on, starts.get(ticker, placed_on))
-    tape = Tape(
-        {
-            ticker: (await market.daily_bars(ticker, start, through)).items
-            for ticker, start in sorted(starts.items())
-            if start < through
-        }
-    )
+        starts: dict[int, Wanted] = {}
+        for _, instrument, ticker, placed_on in working:
+            start = min(placed_on, starts[instrument].start) if instrument in starts else placed_on
+            starts[instrument] = Wanted(ticker, start, through)
+        bars, _ = await history.traded(market, session, starts)
+    tape = Tape({starts[i].ticker: found for i, found in bars.items()})
     tally = Tally()
-    for portfolio_id in sorted({p for p, _, _ in working}):
+    for portfolio_id in sorted({p for p, _, _, _ in working}):
         async with sessions() as session, session.begin():
             try:
                 portfolio = await portfolios.lock(session, portfolio_id)
             except PortfolioArchived:
                 continue
             await _run_portfolio(session, portfolio, tape, through, rate, tally)
-    portfolios_run = len({p for p, _, _ in working})
+    portfolios_run = len({p for p, _, _, _ in working})
     return PaperRunRead(
         through=through,
         portfolios=portfolios_run,
@@ -98,16 +96,16 @@ async def run(
 
 async def _working(
     session: AsyncSession, portfolio_ids: Collection[uuid.UUID] | None
-) -> list[tuple[uuid.UUID, str, date]]:
+) -> list[tuple[uuid.UUID, int, str, date]]:
     """The paper broker's orders that are working, or legs that may be armed in the run."""
     query = (
-        select(Order.portfolio_id, Instrument.ticker, Order.placed_on)
+        select(Order.portfolio_id, Order.instrument_id, Instrument.ticker, Order.placed_on)
         .join(Instrument, Instrument.id == Order.instrument_id)
         .where(Order.broker == PAPER, _open())
     )
     if portfolio_ids is not None:
         query = query.where(Order.portfolio_id.in_(list(portfolio_ids)))
-    return [(p, t, d) for p, t, d in await session.execute(query)]
+    return [(p, i, t, d) for p, i, t, d in await session.execute(query)]
 
 
 def _open() -> ColumnElement[bool]:
@@ -174,7 +172,7 @@ async def _fill(
     tally: Tally,
 ) -> None:
     quantity = order.quantity - order.filled_quantity
-    commission = (quantity * price * rate).quantize(COMMISSION_PLACES)
+    commission = (quantity * price * rate).quantize(COMMISSION_PLACES).normalize()
     execution = Execution(f"{PAPER}-{order.id}-{day.isoformat()}", day, quantity, price, commission)
     try:
         async with session.begin_nested():

@@ -281,7 +281,7 @@ async def fill(
     paid = (
         order.filled_quantity * (order.filled_avg_price or 0) + execution.quantity * execution.price
     )
-    order.filled_avg_price = (paid / filled).quantize(PRICE_PLACES, ROUND_HALF_EVEN)
+    order.filled_avg_price = (paid / filled).quantize(PRICE_PLACES, ROUND_HALF_EVEN).normalize()
     order.filled_quantity = filled
     data = {
         "execution_id": execution.execution_id,

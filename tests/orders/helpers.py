@@ -12,7 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.analytics.valuation import settled
 from app.auth.permissions import Role
 from app.market.calendar import NEW_YORK
-from app.portfolios.models import PortfolioMember
+from app.ledger.posting import instrument_for
+from app.orders import paper, service
+from app.orders.schemas import OrderRead, OrderRequest, PaperRunRead
+from app.portfolios.models import Portfolio, PortfolioMember
 from tests.factories import StoredBar, bearer, make_portfolio, make_user, store_priced
 from tests.strategies.helpers import trading_days
 
@@ -94,3 +97,31 @@ def placed_at(day: date) -> datetime:
 
 def next_day(day: date) -> date:
     return DAYS[DAYS.index(day) + 1] if day in DAYS else day + timedelta(days=1)
+
+
+async def place_on(
+    app: FastAPI, desk: Desk, day: date, placed_by: Any = None, **fields: Any
+) -> OrderRead:
+    """Place an order as if after the close of `day` (the paper broker fills it from the
+    next bar)."""
+    shared = app.state.shared
+    async with shared.sessions() as session:
+        portfolio = await session.get_one(Portfolio, desk.portfolio_id)
+        request = OrderRequest.model_validate(order(**fields))
+        instrument = await instrument_for(session, shared.market, request.ticker)
+        found, _ = await service.place(
+            session,
+            shared.market,
+            portfolio,
+            instrument,
+            request,
+            placed_by or desk.pm_id,
+            now=placed_at(day),
+        )
+        await session.commit()
+    return found
+
+
+async def run_paper(app: FastAPI, through: date, rate: str = "0") -> PaperRunRead:
+    shared = app.state.shared
+    return await paper.run(shared.sessions, shared.market, through, Decimal(rate))
