@@ -51,14 +51,17 @@ async def make_desk(
     cash: str = "95200",
     held: str = "48",
     changes: dict[date, tuple[int, int, int, int]] | None = None,
+    stored: list[StoredBar] | None = None,
+    allow_negative_cash: bool = False,
 ) -> Desk:
     """A portfolio with `cash` after buying `held` shares of TICKER at 100 (with 100 at the
-    last close: 4.8% of a 100,000 NAV by default)."""
-    await store_priced(session, TICKER, bars(changes), covered_through=settled())
+    last close: 4.8% of a 100,000 NAV by default); or `stored` bars of another ticker."""
+    if stored is None:
+        await store_priced(session, TICKER, bars(changes), covered_through=settled())
     pm = await make_user(session, Role.PORTFOLIO_MANAGER)
     analyst = await make_user(session, Role.ANALYST)
     outsider = await make_user(session, Role.ANALYST)
-    portfolio = await make_portfolio(session, pm)
+    portfolio = await make_portfolio(session, pm, allow_negative_cash=allow_negative_cash)
     session.add(PortfolioMember(portfolio_id=portfolio.id, user_id=analyst.id))
     await session.commit()
     desk = Desk(
