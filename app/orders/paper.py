@@ -176,7 +176,7 @@ async def _fill(
     execution = Execution(f"{PAPER}-{order.id}-{day.isoformat()}", day, quantity, price, commission)
     try:
         async with session.begin_nested():
-            if await service.fill(session, portfolio, order, execution):
+            if await service.execute(session, portfolio.id, order.id, execution):
                 tally.fills += 1
     except (InsufficientCash, InsufficientQuantity) as refused:
         await session.refresh(portfolio)

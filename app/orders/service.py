@@ -239,7 +239,17 @@ async def _cancel(
 # What the broker reports
 
 
-async def fill(
+async def execute(
+    session: AsyncSession, portfolio_id: uuid.UUID, order_id: int, execution: Execution
+) -> bool:
+    """What a broker reports: an execution of an order, booked under the portfolio's lock;
+    False when its execution id was booked already."""
+    portfolio = await portfolios.lock(session, portfolio_id)
+    order = await _order(session, portfolio_id, order_id, fresh=True)
+    return await _fill(session, portfolio, order, execution)
+
+
+async def _fill(
     session: AsyncSession, portfolio: Portfolio, order: Order, execution: Execution
 ) -> bool:
     """Book an execution of an order of a portfolio whose row the caller has locked; False

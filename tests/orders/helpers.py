@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.analytics.valuation import settled
 from app.auth.permissions import Role
-from app.market.calendar import NEW_YORK
 from app.ledger.posting import instrument_for
+from app.market.calendar import NEW_YORK
 from app.orders import paper, service
 from app.orders.schemas import OrderRead, OrderRequest, PaperRunRead
 from app.portfolios.models import Portfolio, PortfolioMember

@@ -5,24 +5,13 @@ import uuid
 from decimal import Decimal
 
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
 from sqlalchemy import select
 
-from app.auth.permissions import Role
 from app.ledger.fold import fold
 from app.ledger.models import Trade
 from app.ledger.queries import booked_fills
-from tests.factories import bearer, make_portfolio, make_user
+from tests.trades.concurrency_helpers import setup_desk
 from tests.trades.helpers import book, deposit, positions
-
-
-async def setup_desk(app: FastAPI, cash: str = "0") -> tuple[AsyncClient, str, dict[str, str]]:
-    async with app.state.shared.sessions() as session:
-        pm = await make_user(session, Role.PORTFOLIO_MANAGER)
-        portfolio = await make_portfolio(session, pm, cash=cash)
-        slug = portfolio.slug
-    client = AsyncClient(transport=ASGITransport(app=app), base_url="https://test")
-    return client, slug, await bearer(app, pm)
 
 
 async def test_fifty_concurrent_sells_of_a_twenty_share_position(committed_app: FastAPI) -> None:
