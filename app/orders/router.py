@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from app.analytics.valuation import settled
-from app.auth.dependencies import CurrentUser, require
+from app.auth.dependencies import CsrfFailed, CurrentUser, InvalidCredentials, require
 from app.auth.permissions import Permission, PermissionDenied, Role, acts_as_pm, effective_role
 from app.core.database import SessionDep, SessionmakerDep, release_reads
 from app.core.errors import InvalidInput, responses
@@ -37,7 +37,11 @@ from app.state import MarketDep, SettingsDep
 from app.users.models import User
 
 router = APIRouter(prefix="/portfolios/{slug}", tags=["orders"], responses=BOOKS_RESPONSES)
-broker_router = APIRouter(prefix="/broker", tags=["orders"])
+broker_router = APIRouter(
+    prefix="/broker",
+    tags=["orders"],
+    responses=responses(InvalidCredentials, PermissionDenied, CsrfFailed),
+)
 
 OrderId = Annotated[PlainInt, Path(ge=1, le=2**63 - 1, description="The order's id")]
 PortfolioForOrders = Annotated[Portfolio, Depends(portfolio_access(Permission.ORDERS_PLACE))]
@@ -104,7 +108,8 @@ async def place_order(
             details={"permission": Permission.ORDERS_OVERRIDE.value},
         )
     order, placed = await service.place(session, market, portfolio, instrument, body, user.id)
-    return JSONResponse(order.model_dump(mode="json"), status_code=201 if placed else 200)
+    body = order.model_dump(mode="json", by_alias=True)
+    return JSONResponse(body, status_code=201 if placed else 200)
 
 
 @router.post(

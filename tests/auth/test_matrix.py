@@ -57,6 +57,7 @@ async def test_role_permission_matrix(
         "strategy_id": "1",
         "signal_id": "1",
         "backtest_id": "1",
+        "order_id": "1",
     }
     mismatches: list[str] = []
     checked = 0
