@@ -1,8 +1,8 @@
 """The embedded mode has no worker: the API process itself refreshes held prices after a close,
-applies the corporate actions of the portfolios that hold them, and evaluates the active
-strategies.
+applies the corporate actions of the portfolios that hold them, evaluates the active
+strategies (placing the orders of those that trade) and runs the paper broker.
 
-The same schedule as the worker's (REFRESH_CRON, EVALUATE_CRON, market days only), run
+The same schedule as the worker's (REFRESH_CRON to PAPER_CRON, market days only), run
 in-process.
 """
 
@@ -19,10 +19,12 @@ from app.core.database import utcnow
 from app.jobs.tasks import (
     EVALUATE_CRON,
     INDICATORS_CRON,
+    PAPER_CRON,
     REFRESH_CRON,
     Resources,
     apply_actions_of,
     evaluate_strategies_on,
+    paper_run_of,
     store_indicators_of,
 )
 from app.ledger.queries import held_tickers, holding_portfolios
@@ -81,6 +83,7 @@ async def refresh_schedule(resources: Resources) -> AsyncIterator[None]:
         (REFRESH_CRON, lambda _: refresh_held(resources), "price refresh"),
         (INDICATORS_CRON, lambda _: store_indicators_of(resources), "storing of indicators"),
         (EVALUATE_CRON, partial(evaluate_strategies_on, resources), "evaluation of strategies"),
+        (PAPER_CRON, partial(paper_run_of, resources), "paper broker's run"),
     ]
     tasks = [asyncio.create_task(_after_each_close(*run)) for run in runs]
     try:

@@ -21,6 +21,8 @@ from app.ledger.queries import held_tickers, holding_portfolios
 from app.market.calendar import is_trading_day, new_york_date
 from app.market.provider import UnknownTicker
 from app.market.service import MarketData
+from app.orders import paper
+from app.orders.auto import place_from_signals
 from app.portfolios.models import Portfolio
 from app.strategies.evaluation import Progress, evaluate, evaluate_after_close
 from app.strategies.models import Strategy
@@ -31,6 +33,7 @@ logger = logging.getLogger("folio.market")
 REFRESH_CRON = "30 21 * * 1-5"  # UTC: after the New York close, summer and winter
 INDICATORS_CRON = "40 21 * * 1-5"  # after the refresh of held prices
 EVALUATE_CRON = "45 21 * * 1-5"  # after the refresh of held prices
+PAPER_CRON = "50 21 * * 1-5"  # after the evaluation's orders are placed
 REAPER_CRON = "* * * * *"
 STALLED_AFTER_SECONDS = 60
 RESOURCES = "resources"
@@ -105,11 +108,32 @@ async def evaluate_strategies(context: JobContext, timestamp: int) -> int:
 async def evaluate_strategies_on(
     found: Resources, day: date, report: Progress | None = None
 ) -> int:
-    """Evaluate the active strategies after the close of `day`; how many new signals."""
+    """Evaluate the active strategies after the close of `day` and place the orders of
+    those that trade; how many new signals."""
     async with found.sessions() as session:
         outcomes = await evaluate_after_close(session, found.market, day, report)
         await session.commit()
+    rate = found.market.settings.paper_commission_rate
+    async with found.sessions() as session:
+        await place_from_signals(session, found.market, day, rate)
+        await session.commit()
     return sum(outcome.signals for outcome in outcomes.values())
+
+
+@queue.periodic(cron=PAPER_CRON)
+@queue.task(name="run_paper_broker", pass_context=True)
+async def run_paper_broker(context: JobContext, timestamp: int) -> int:
+    """On each market day, the paper broker's working orders filled on that day's bars."""
+    day = _closing_day(timestamp, "paper orders not filled")
+    if day is None:
+        return 0
+    return await paper_run_of(resources(context), day)
+
+
+async def paper_run_of(found: Resources, day: date) -> int:
+    """Fill the paper broker's working orders through `day`; how many fills."""
+    rate = found.market.settings.paper_commission_rate
+    return (await paper.run(found.sessions, found.market, day, rate)).fills
 
 
 @queue.task(name="evaluate_strategy", pass_context=True)

@@ -108,8 +108,8 @@ async def place_order(
             details={"permission": Permission.ORDERS_OVERRIDE.value},
         )
     order, placed = await service.place(session, market, portfolio, instrument, body, user.id)
-    body = order.model_dump(mode="json", by_alias=True)
-    return JSONResponse(body, status_code=201 if placed else 200)
+    answer = order.model_dump(mode="json", by_alias=True)
+    return JSONResponse(answer, status_code=201 if placed else 200)
 
 
 @router.post(
