@@ -7,6 +7,7 @@ from app.cli import (
     db,
     demo,
     indicators,
+    orders,
     prices,
     report,
     serve,
@@ -28,3 +29,4 @@ cli.add_typer(trades.app, name="trades")
 cli.add_typer(demo.app, name="demo")
 cli.add_typer(prices.app, name="prices")
 cli.add_typer(strategies.app, name="strategies")
+cli.add_typer(orders.app, name="orders")

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli.common import load_settings
 from app.core.errors import DomainError
+from app.portfolios.models import Portfolio
+from app.portfolios.service import PortfolioNotFound
 from app.state import AppState, open_state
 from app.users.models import User
 from app.users.service import UserNotFound
@@ -50,3 +52,10 @@ async def user_by_email(session: AsyncSession, email: str) -> User:
     if user is None:
         raise UserNotFound(details={"email": email})
     return user
+
+
+async def portfolio_by_slug(session: AsyncSession, slug: str) -> Portfolio:
+    portfolio = await session.scalar(select(Portfolio).where(Portfolio.slug == slug))
+    if portfolio is None:
+        raise PortfolioNotFound(details={"slug": slug})
+    return portfolio

@@ -9,14 +9,10 @@ from typing import TextIO
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Permission, PermissionDenied
-from app.cli.services import run_with_services, user_by_email
+from app.cli.services import portfolio_by_slug, run_with_services, user_by_email
 from app.portfolios.dependencies import portfolio_access
-from app.portfolios.models import Portfolio
-from app.portfolios.service import PortfolioNotFound
 from app.state import AppState
 from app.trades import csv_io
 from app.trades.schemas import ImportResult
@@ -79,7 +75,7 @@ def export_trades(
 
     async def work(s: AppState, out: TextIO, bars: ProgressBars) -> None:
         async with s.sessions() as session:
-            portfolio = await _portfolio(session, slug)
+            portfolio = await portfolio_by_slug(session, slug)
             async for text in csv_io.export_csv(session, portfolio.id, bars):
                 out.write(text)
 
@@ -88,10 +84,3 @@ def export_trades(
         run_with_services(lambda s: work(s, out, bars))
     if file:
         typer.echo(f"exported {slug} to {file}", err=True)
-
-
-async def _portfolio(session: AsyncSession, slug: str) -> Portfolio:
-    portfolio = await session.scalar(select(Portfolio).where(Portfolio.slug == slug))
-    if portfolio is None:
-        raise PortfolioNotFound(details={"slug": slug})
-    return portfolio
