@@ -46,6 +46,7 @@ async def test_ticker_details_map_every_field(
     assert info.currency == "USD"
     assert info.description is not None and info.description.startswith("Apple designs")
     assert (info.start_date, info.end_date) == (date(1980, 12, 12), None)
+    assert info.sector == "Electronic Computers"  # its SIC description
     assert route.calls.last.request.headers["Authorization"] == "Bearer polygon-test-key"
 
 
