@@ -70,6 +70,7 @@ async def place_from_signals(
             strategy.created_by,
             strategy_id=strategy.id,
             signal_id=signal.id,
+            client_id=f"signal:{signal.id}",
         )
         signal.status = SignalStatus.ACTED
         await _record(session, strategy, signal, _placed(order), {"order_id": order.id})
@@ -82,7 +83,7 @@ def order_for(
 ) -> tuple[OrderRequest | None, str | None]:
     """The order a signal makes by the strategy's sizing, or why it makes none."""
     held = book.quantities.get(signal.ticker, Decimal(0))
-    base: dict[str, Any] = {"client_order_id": f"signal-{signal.id}", "ticker": signal.ticker}
+    base: dict[str, Any] = {"ticker": signal.ticker}
     if signal.type is SignalType.SELL:
         if held <= 0:
             return None, "nothing held to sell"

@@ -260,8 +260,10 @@ def _short(book: Book, a: _After) -> RuleResult:
 
 def _negative_cash(book: Book, a: _After) -> RuleResult:
     limit = None if book.allow_negative_cash else "0"
-    passed = book.allow_negative_cash or (
-        a.cash is not None and (a.cash >= 0 or a.cash >= book.cash)
+    passed = (
+        book.allow_negative_cash
+        or a.order.side is Side.SELL  # a sale only brings cash in
+        or (a.cash is not None and (a.cash >= 0 or a.cash >= book.cash))
     )
     return RuleResult(
         rule="allow_negative_cash",

@@ -12,8 +12,9 @@ from app.orders.policy import CheckRead
 from app.portfolios.schemas import Ticker
 from app.trades.schemas import Price, Quantity
 
+# A colon is Folio's own: a bracket's legs and a strategy's orders are named with one.
 ClientOrderId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")
 ]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 

@@ -138,11 +138,14 @@ async def place(
     *,
     strategy_id: int | None = None,
     signal_id: int | None = None,
+    client_id: str | None = None,
     now: datetime | None = None,
 ) -> tuple[OrderRead, bool]:
-    """Place an order (True) or find the one placed with its `client_order_id` (False).
-    The check runs under the portfolio's lock, its closes read before it."""
-    portfolio_id, client_id = portfolio.id, request.client_order_id or uuid.uuid4().hex
+    """Place an order (True) or find the one placed with its `client_order_id` (False);
+    `client_id` names one of Folio's own. The check runs under the portfolio's lock, its
+    closes read before it."""
+    portfolio_id = portfolio.id
+    client_id = client_id or request.client_order_id or uuid.uuid4().hex
     if (found := await _by_client_id(session, portfolio_id, client_id)) is not None:
         return found, False
     await book_at_close(session, market, portfolio, instrument)

@@ -67,7 +67,7 @@ async def test_signals_become_orders_by_the_strategy_s_sizing(
     orders = (await client.get(f"/portfolios/{desk.slug}/orders", headers=desk.pm)).json()
     [order] = orders["items"]
     assert (order["client_order_id"], order["strategy_id"], order["signal_id"]) == (
-        f"signal-{buy.id}",
+        f"signal:{buy.id}",
         strategy["id"],
         buy.id,
     )

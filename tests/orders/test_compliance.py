@@ -173,6 +173,9 @@ async def test_the_policy_is_the_pm_s_and_hidden_from_outsiders(
     assert (await client.put(url, json=HARD_5, headers=desk.analyst)).status_code == 403
     assert (await client.get(url, headers=desk.outsider)).status_code == 404
     assert (await client.put(url, json=HARD_5, headers=desk.outsider)).status_code == 404
+    leg_like = order(client_order_id="a:stop_loss")  # a colon names Folio's own orders
+    refused = await client.post(f"/portfolios/{desk.slug}/orders", json=leg_like, headers=desk.pm)
+    assert refused.status_code == 422
     bad = await client.put(url, json={"max_position_weight": {"limit": "2"}}, headers=desk.pm)
     assert bad.status_code == 422
     unknown = await client.put(url, json={"max_leverage": {"limit": "2"}}, headers=desk.pm)
