@@ -18,6 +18,7 @@ from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.dashboard import router as dashboard_router
 from app.dividends.router import router as dividends_router
 from app.indicators.router import router as indicators_router
 from app.jobs.lifespan import background_work
@@ -110,4 +111,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(broker_router)
     app.include_router(jobs_router)
     app.include_router(admin_router)
+    app.include_router(dashboard_router)
     return app

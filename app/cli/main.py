@@ -7,6 +7,7 @@ from app.cli import (
     db,
     demo,
     indicators,
+    openapi,
     orders,
     prices,
     report,
@@ -19,6 +20,7 @@ from app.cli import (
 
 cli = typer.Typer(help="Folio: an investment desk's back end.", no_args_is_help=True)
 cli.command()(serve.serve)
+cli.command()(openapi.openapi)
 cli.command()(worker.worker)
 cli.command()(report.report)
 cli.command()(indicators.indicators)

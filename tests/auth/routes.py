@@ -22,6 +22,8 @@ PUBLIC_ROUTES = frozenset(
         ("POST", "/auth/reset-password"),
         ("POST", "/auth/request-verify-token"),
         ("POST", "/auth/verify"),
+        ("GET", "/app"),  # the dashboard's page and assets: it signs in itself
+        ("GET", "/app/{path:path}"),
     }
 )
 # Documentation pages and their assets are public too (not part of the API schema).

@@ -5,34 +5,22 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from fastapi import FastAPI
-from procrastinate import JobContext
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.auth.permissions import Role
 from app.indicators.models import IndicatorValue
 from app.jobs.queue import queue
-from app.jobs.tasks import RESOURCES, Resources, store_latest_indicators
+from app.jobs.tasks import store_latest_indicators
 from app.ledger.models import Position
 from app.market.models import Instrument
 from app.strategies.models import Strategy
 from tests.factories import make_portfolio, make_user
 from tests.indicators.walks import store_walk, talib_last, walk
+from tests.jobs.worker import job_context
 
 MONDAY_AFTER_CLOSE = int(datetime(2026, 11, 23, 21, 40, tzinfo=UTC).timestamp())
 THANKSGIVING_AFTER_CLOSE = int(datetime(2026, 11, 26, 21, 40, tzinfo=UTC).timestamp())
-
-
-def job_context(app: FastAPI) -> JobContext:
-    """What a worker hands the task, for calling it directly (in the test's transaction)."""
-    shared = app.state.shared
-    return JobContext(
-        app=queue,
-        job=None,  # type: ignore[arg-type]
-        start_timestamp=0,
-        abort_reason=lambda: None,
-        additional_context={RESOURCES: Resources(shared.sessions, shared.market)},
-    )
 
 
 async def universe(session: AsyncSession) -> None:

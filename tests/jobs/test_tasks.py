@@ -68,7 +68,8 @@ def test_the_schedule_refreshes_after_the_new_york_close_and_reaps_every_minute(
     assert crons == {
         "refresh_held_prices": "30 21 * * 1-5",  # then the portfolios' corporate actions
         "store_latest_indicators": "40 21 * * 1-5",
-        "evaluate_strategies": "45 21 * * 1-5",
+        "evaluate_strategies": "45 21 * * 1-5",  # and the orders of strategies that trade
+        "run_paper_broker": "50 21 * * 1-5",
         "retry_stalled_jobs": "* * * * *",
     }
 

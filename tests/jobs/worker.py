@@ -8,7 +8,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from procrastinate import JobContext
 
+from app.jobs.queue import queue
 from app.jobs.tasks import RESOURCES, Resources
 
 
@@ -44,3 +46,15 @@ async def until(
             return found
         await asyncio.sleep(0.02)
     raise AssertionError(f"{url} never got there: {found}")
+
+
+def job_context(app: FastAPI) -> JobContext:
+    """What a worker hands the task, for calling it directly (in the test's transaction)."""
+    shared = app.state.shared
+    return JobContext(
+        app=queue,
+        job=None,  # type: ignore[arg-type]
+        start_timestamp=0,
+        abort_reason=lambda: None,
+        additional_context={RESOURCES: Resources(shared.sessions, shared.market)},
+    )

@@ -4,23 +4,12 @@ from datetime import UTC, date, datetime
 
 from fastapi import FastAPI
 from httpx import AsyncClient
-from procrastinate import JobContext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.jobs.queue import queue
-from app.jobs.tasks import EVALUATE_CRON, PAPER_CRON, RESOURCES, Resources, run_paper_broker
+from app.jobs.tasks import EVALUATE_CRON, PAPER_CRON, run_paper_broker
+from tests.jobs.worker import job_context
 from tests.orders.helpers import DAYS, make_desk, place_on
-
-
-def context(app: FastAPI) -> JobContext:
-    shared = app.state.shared
-    return JobContext(
-        app=queue,
-        job=None,  # type: ignore[arg-type]
-        start_timestamp=0,
-        abort_reason=lambda: None,
-        additional_context={RESOURCES: Resources(shared.sessions, shared.market)},
-    )
 
 
 def tick(day: date) -> int:
@@ -38,8 +27,8 @@ async def test_the_close_s_run_fills_working_orders_once_and_not_on_holidays(
 ) -> None:
     desk = await make_desk(app, client, session)
     placed = await place_on(app, desk, DAYS[3])
-    assert await run_paper_broker(context(app), timestamp=tick(date(2024, 1, 15))) == 0  # MLK
-    assert await run_paper_broker(context(app), timestamp=tick(DAYS[4])) == 1
-    assert await run_paper_broker(context(app), timestamp=tick(DAYS[5])) == 0
+    assert await run_paper_broker(job_context(app), timestamp=tick(date(2024, 1, 15))) == 0  # MLK
+    assert await run_paper_broker(job_context(app), timestamp=tick(DAYS[4])) == 1
+    assert await run_paper_broker(job_context(app), timestamp=tick(DAYS[5])) == 0
     url = f"/portfolios/{desk.slug}/orders/{placed.id}"
     assert (await client.get(url, headers=desk.pm)).json()["status"] == "filled"

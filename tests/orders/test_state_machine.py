@@ -2,7 +2,6 @@
 one portfolio: after every step each order's status is the fold of its events, no order is
 filled beyond its quantity, and positions and cash equal the fold of the booked trades."""
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -10,9 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -23,14 +19,13 @@ from app.ledger import queries
 from app.ledger.fold import fold
 from app.ledger.models import Trade
 from app.ledger.rules import InsufficientCash, InsufficientQuantity, trade_cash_effect
-from app.main import create_app
 from app.orders import service, states
 from app.orders.broker import Execution
 from app.orders.models import Order, OrderEventType
 from app.orders.states import IllegalTransition
 from app.portfolios import service as portfolios
 from app.portfolios.models import Portfolio
-from tests.conftest import REDIS_URL, make_settings
+from tests.app_driver import AppDriver
 from tests.factories import bearer, make_portfolio, make_user
 
 DEPOSIT = Decimal(20_000)
@@ -39,24 +34,8 @@ quantities = st.integers(min_value=1, max_value=40).map(Decimal)
 prices = st.decimals(min_value=Decimal("50"), max_value=Decimal("400"), places=2)
 
 
-class Desk:
-    """A real app on its own database, driven from synchronous Hypothesis rules."""
-
-    def __init__(self, database_url: str) -> None:
-        self.runner = asyncio.Runner()
-        self.app: FastAPI = create_app(
-            make_settings(database_url=database_url, redis_url=REDIS_URL)
-        )
-        self.lifespan: LifespanManager = self.run(self._start())
-        self.client = AsyncClient(transport=ASGITransport(app=self.app), base_url="https://test")
-
-    async def _start(self) -> LifespanManager:
-        lifespan = LifespanManager(self.app)
-        await lifespan.__aenter__()
-        return lifespan
-
-    def run(self, coroutine: Any) -> Any:
-        return self.runner.run(coroutine)
+class Desk(AppDriver):
+    """The app under Hypothesis's rules."""
 
     async def new_portfolio(self) -> tuple[uuid.UUID, str, dict[str, str]]:
         async with self.app.state.shared.sessions() as session:
@@ -81,11 +60,6 @@ class Desk:
                 return False
             await session.commit()
             return True
-
-    def close(self) -> None:
-        self.run(self.client.aclose())
-        self.run(self.lifespan.__aexit__(None, None, None))
-        self.runner.close()
 
 
 class OrdersMachine(RuleBasedStateMachine):

@@ -5,7 +5,6 @@ after every step each position and the cash balance equal a plain re-computation
 booked history, cash is never below zero at any day's close, the open lots add up to the
 position, and both methods give the same total P&L."""
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -13,18 +12,15 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient, Response
+from httpx import Response
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from app.auth.permissions import Role
-from app.main import create_app
 from app.market import store
 from app.market.provider import Action, ActionType
-from tests.conftest import REDIS_URL, make_settings
+from tests.app_driver import AppDriver
 from tests.factories import bearer, make_portfolio, make_user
 
 TICKERS = ("AAPL", "MSFT", "SPY")
@@ -124,24 +120,8 @@ def _take(lots: list[Decimal], quantity: Decimal) -> list[Decimal]:
     return left
 
 
-class Desk:
-    """A real app on its own database, driven from synchronous Hypothesis rules."""
-
-    def __init__(self, database_url: str) -> None:
-        self.runner = asyncio.Runner()
-        self.app: FastAPI = create_app(
-            make_settings(database_url=database_url, redis_url=REDIS_URL)
-        )
-        self.lifespan: LifespanManager = self.run(self._start())
-        self.client = AsyncClient(transport=ASGITransport(app=self.app), base_url="https://test")
-
-    async def _start(self) -> LifespanManager:
-        lifespan = LifespanManager(self.app)
-        await lifespan.__aenter__()
-        return lifespan
-
-    def run(self, coroutine: Any) -> Any:
-        return self.runner.run(coroutine)
+class Desk(AppDriver):
+    """The app under Hypothesis's rules."""
 
     async def new_portfolios(self) -> tuple[list[str], dict[str, str]]:
         """Two portfolios of one PM: the first folds by average cost, the second by FIFO."""
@@ -169,11 +149,6 @@ class Desk:
             split = Action(ActionType.SPLIT, day, split_to=to, split_from=from_)
             await store.save_actions(session, instrument.id, "simulated", [split])
             await session.commit()
-
-    def close(self) -> None:
-        self.run(self.client.aclose())
-        self.run(self.lifespan.__aexit__(None, None, None))
-        self.runner.close()
 
 
 class DeskMachine(RuleBasedStateMachine):
