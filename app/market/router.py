@@ -10,14 +10,12 @@ from app.auth.permissions import Permission, PermissionDenied
 from app.core.database import SessionDep, utcnow
 from app.core.errors import InvalidInput, responses
 from app.core.schemas import IsoDate
-from app.ledger.posting import instrument_for
 from app.market import sectors
 from app.market.calendar import new_york_date
 from app.market.provider import (
     MarketDataUnauthorized,
     MarketDataUnavailable,
     UnknownTicker,
-    UnknownTickerInRequest,
 )
 from app.market.results import BarsResult, QuoteResult
 from app.market.schemas import (
@@ -81,8 +79,9 @@ async def read_ticker(
 @router.patch(
     "/tickers/{ticker}",
     response_model=TickerRead,
-    responses=responses(UnknownTickerInRequest),
+    responses=responses(UnknownTicker),
     summary="Set a ticker's sector (admins and PMs; audited)",
+    description="`null` sets it back to the vendor's (unclassified where it gives none).",
 )
 async def classify_ticker(
     ticker: str,
@@ -91,9 +90,8 @@ async def classify_ticker(
     market: MarketDep,
     session: SessionDep,
 ) -> TickerRead:
-    instrument = await instrument_for(session, market, ticker)
-    await sectors.classify(session, market, user.id, instrument.ticker, body.sector)
-    return TickerRead.of(await market.ticker_info(ticker), body.sector)
+    instrument = await sectors.classify(session, market, user.id, ticker, body.sector)
+    return TickerRead.of(await market.ticker_info(ticker), instrument.sector)
 
 
 @router.get(

@@ -23,10 +23,10 @@ async def classify(
     ticker: str,
     sector: str | None,
 ) -> Instrument:
-    """Set (or clear, None) the instrument's sector; audited."""
+    """Set the instrument's sector (None: the vendor's again); audited."""
     instrument = await market.ensure_instrument(session, ticker)
     before = instrument.sector
-    instrument.sector = sector
+    instrument.sector = sector or (await market.ticker_info(ticker)).info.sector
     await session.flush()
     await record(
         session,
@@ -35,6 +35,6 @@ async def classify(
         object_type="instrument",
         object_id=instrument.ticker,
         before={"sector": before},
-        after={"sector": sector},
+        after={"sector": instrument.sector},
     )
     return instrument

@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.backtests.fills import Fill, OrderKind, PricedBar, fill_bar, on_bar
+from app.core.errors import DomainError
 from app.ledger.models import Side
-from app.ledger.rules import InsufficientCash, InsufficientQuantity
 from app.market import history
 from app.market.history import Wanted
 from app.market.models import Instrument
@@ -39,6 +39,7 @@ FILLABLE = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 
 @dataclass
 class Tally:
+    portfolios: int = 0
     fills: int = 0
     expired: int = 0
     rejected: int = 0
@@ -81,13 +82,13 @@ async def run(
         async with sessions() as session, session.begin():
             try:
                 portfolio = await portfolios.lock(session, portfolio_id)
-            except PortfolioArchived:
+            except PortfolioArchived:  # its orders wait, as its books do
                 continue
             await _run_portfolio(session, portfolio, tape, through, rate, tally)
-    portfolios_run = len({p for p, _, _, _ in working})
+            tally.portfolios += 1
     return PaperRunRead(
         through=through,
-        portfolios=portfolios_run,
+        portfolios=tally.portfolios,
         fills=tally.fills,
         expired=tally.expired,
         rejected=tally.rejected,
@@ -178,7 +179,7 @@ async def _fill(
         async with session.begin_nested():
             if await service.execute(session, portfolio.id, order.id, execution):
                 tally.fills += 1
-    except (InsufficientCash, InsufficientQuantity) as refused:
+    except DomainError as refused:  # the ledger's rules: cash, quantity
         await session.refresh(portfolio)
         await session.refresh(order)
         if order.status in states.TRANSITIONS_TO_REJECT:

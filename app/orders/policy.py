@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.analytics.schemas import money, ratio
 from app.backtests.fills import OrderKind
@@ -56,6 +56,11 @@ class TickersRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: list[Ticker] = Field(max_length=1000)
     severity: Severity = "hard"
+
+    @field_validator("limit")
+    @classmethod
+    def _once_each(cls, tickers: list[str]) -> list[str]:
+        return list(dict.fromkeys(tickers))
 
 
 class AmountRule(BaseModel):
@@ -160,9 +165,12 @@ class _After:
     def weight(self, value: Decimal | None, nav: Decimal | None) -> Decimal | None:
         return None if value is None or not nav or nav <= 0 else value / nav
 
+    def sector_of(self, ticker: str) -> str:
+        return self.book.sectors.get(ticker, UNCLASSIFIED).casefold()
+
     def sector_value(self, after: bool) -> Decimal | None:
-        sector = self.book.sectors.get(self.order.ticker, UNCLASSIFIED)
-        same = [t for t in self.book.quantities if self.book.sectors.get(t, UNCLASSIFIED) == sector]
+        sector = self.sector_of(self.order.ticker)
+        same = [t for t in self.book.quantities if self.sector_of(t) == sector]
         if any(t not in self.book.closes for t in same) or self.price is None:
             return None
         value = sum((self.book.quantities[t] * self.book.closes[t] for t in same), ZERO)
@@ -254,7 +262,7 @@ def _short(book: Book, a: _After) -> RuleResult:
     limit = None if book.allow_short else "0"
     passed = book.allow_short or quantity >= 0 or quantity >= a.held
     return RuleResult(
-        rule="allow_short", severity="hard", observed=str(quantity), limit=limit, passed=passed
+        rule="allow_short", severity="hard", observed=_text(quantity), limit=limit, passed=passed
     )
 
 

@@ -96,8 +96,8 @@ async def list_orders(
 )
 async def place_order(
     body: OrderRequest,
-    instrument: OrderInstrument,
     portfolio: PortfolioForOrders,
+    instrument: OrderInstrument,
     user: CurrentUser,
     session: SessionDep,
     market: MarketDep,
@@ -120,8 +120,8 @@ async def place_order(
 )
 async def check_order(
     body: OrderRequest,
-    instrument: OrderInstrument,
     portfolio: PortfolioForOrders,
+    instrument: OrderInstrument,
     session: SessionDep,
     market: MarketDep,
 ) -> CheckRead:
@@ -209,15 +209,15 @@ async def change_policy(
     ),
 )
 async def run_paper_broker(
-    body: PaperRun,
     user: Annotated[User, Depends(require(Permission.ORDERS_PLACE))],
     session: SessionDep,
     sessions: SessionmakerDep,
     market: MarketDep,
     settings: SettingsDep,
+    body: PaperRun | None = None,
 ) -> PaperRunRead:
     last = settled()
-    through = body.through or last
+    through = (body.through if body else None) or last
     if through > last:
         raise InvalidInput(
             "through is after the last final close.",

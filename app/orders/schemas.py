@@ -90,14 +90,19 @@ class OrderRequest(BaseModel):
             raise ValueError(
                 "a bracket order takes take_profit and/or stop_loss; a simple order takes neither"
             )
-        if self.take_profit and self.stop_loss:
-            profit, stop = self.take_profit.limit_price, self.stop_loss.stop_price
-            if (profit <= stop) if self.side is Side.BUY else (profit >= stop):
-                raise ValueError("take_profit must be beyond stop_loss on the side it gains")
+        gains = self.side is Side.BUY
+        prices = [  # from the lowest up for a buy: stop-loss, entry, take-profit
+            self.stop_loss.stop_price if self.stop_loss else None,
+            self.limit_price,
+            self.take_profit.limit_price if self.take_profit else None,
+        ]
+        known = [p for p in prices if p is not None]
+        if known != sorted(known, reverse=not gains) or len(set(known)) < len(known):
+            raise ValueError(
+                "a bracket's stop_loss, limit_price and take_profit must rise in that order "
+                "for a buy and fall for a sell"
+            )
         return self
-
-    def same_order(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"client_order_id", "override_reason"})
 
 
 class OrderRead(BaseModel):

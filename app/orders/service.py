@@ -276,8 +276,7 @@ async def _fill(
         execution.price,
         execution.commission,
         execution.day,
-        f"order {order.id} ({order.client_order_id})",
-        execution.execution_id,
+        f"order {order.id} ({order.client_order_id}), execution {execution.execution_id}",
     )
     posted = await posting.post_trades(session, order.placed_by, portfolio, [trade])
     session.add(

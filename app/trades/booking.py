@@ -7,9 +7,11 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import Conflict
 from app.ledger import posting
 from app.ledger.models import Trade, TradeStatus
 from app.market.models import Instrument
+from app.orders.models import OrderFill
 from app.portfolios.models import Portfolio
 from app.trades.schemas import TradeCreate, TradeRead
 from app.users.models import User
@@ -51,9 +53,18 @@ async def book(
     )
 
 
+class TradeOfAnOrder(Conflict):
+    code = "trade_of_an_order"
+    message = "The trade is an order's fill: the broker's fills are not cancelled here."
+
+
 async def cancel(
     session: AsyncSession, user: User, portfolio: Portfolio, trade_id: int, reason: str
 ) -> TradeRead:
+    """Cancel a trade booked by hand (an order's fill stays with its order)."""
+    filled = select(OrderFill.order_id).where(OrderFill.trade_id == trade_id)
+    if (order_id := await session.scalar(filled)) is not None:
+        raise TradeOfAnOrder(details={"id": trade_id, "order_id": order_id})
     trade = await posting.cancel_trade(session, user.id, portfolio, trade_id, reason)
     ticker = await session.scalar(
         select(Instrument.ticker).where(Instrument.id == trade.instrument_id)

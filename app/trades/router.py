@@ -159,6 +159,7 @@ async def read_trade(
     responses=responses(
         TradeNotFound,
         TradeAlreadyCancelled,
+        booking.TradeOfAnOrder,
         InsufficientCash,
         InsufficientQuantity,
         PortfolioArchived,

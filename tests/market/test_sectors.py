@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
 from app.auth.permissions import Role
+from app.market.models import Instrument
 from tests.factories import bearer, make_user
 
 
@@ -33,6 +34,8 @@ async def test_a_pm_sets_a_sector_and_clearing_it_brings_back_the_vendor_s(
     )
     cleared = await client.patch(url, json={"sector": None}, headers=pm)
     assert cleared.json()["sector"] == "Information Technology"
+    stored = await session.scalar(select(Instrument.sector).where(Instrument.ticker == "AAPL"))
+    assert stored == "Information Technology"  # what the policy's sector rule counts
     blank = await client.patch(url, json={"sector": ""}, headers=pm)
     assert blank.status_code == 422
 
@@ -42,7 +45,7 @@ async def test_an_unknown_or_unclassified_ticker(
 ) -> None:
     pm = await bearer(app, await make_user(session, Role.PORTFOLIO_MANAGER))
     unknown = await client.patch("/market/tickers/NOPE1", json={"sector": "X"}, headers=pm)
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "unknown_ticker"
     etf = await client.get("/market/tickers/SPY", headers=pm)
     assert etf.json()["sector"] == "unclassified"

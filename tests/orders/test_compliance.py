@@ -124,7 +124,7 @@ async def test_every_rule_reports_what_it_observed(
     policy = {
         "max_sector_weight": {"limit": "0.30", "severity": "soft"},
         "cash_band": {"limit": {"min": "0.02", "max": "0.97"}, "severity": "soft"},
-        "restricted_tickers": {"limit": ["XYZ", TICKER.lower()], "severity": "hard"},
+        "restricted_tickers": {"limit": ["XYZ", TICKER.lower(), "xyz"], "severity": "hard"},
         "max_order_notional": {"limit": "50000", "severity": "hard"},
         "price_band": {"limit": "0.10", "severity": "soft"},
     }
@@ -163,6 +163,16 @@ async def test_every_rule_reports_what_it_observed(
         "limit": "0",
         "pass": False,
     }
+    everything = order(side="sell", quantity="48.00000000")
+    url = f"/portfolios/{desk.slug}/orders/check"
+    check = (await client.post(url, json=everything, headers=desk.analyst)).json()
+    assert rule(check, "allow_short") | {"severity": None} == {
+        "rule": "allow_short",
+        "severity": None,
+        "observed": "0",
+        "limit": "0",
+        "pass": True,
+    }
 
 
 async def test_the_policy_is_the_pm_s_and_hidden_from_outsiders(
@@ -173,6 +183,14 @@ async def test_the_policy_is_the_pm_s_and_hidden_from_outsiders(
     assert (await client.put(url, json=HARD_5, headers=desk.analyst)).status_code == 403
     assert (await client.get(url, headers=desk.outsider)).status_code == 404
     assert (await client.put(url, json=HARD_5, headers=desk.outsider)).status_code == 404
+    # a bracket's prices rise from the stop-loss through the limit to the take-profit
+    upside_down = order(
+        type="limit", limit_price="100", order_class="bracket", take_profit={"limit_price": "95"}
+    )
+    refused = await client.post(
+        f"/portfolios/{desk.slug}/orders", json=upside_down, headers=desk.pm
+    )
+    assert refused.status_code == 422
     leg_like = order(client_order_id="a:stop_loss")  # a colon names Folio's own orders
     refused = await client.post(f"/portfolios/{desk.slug}/orders", json=leg_like, headers=desk.pm)
     assert refused.status_code == 422

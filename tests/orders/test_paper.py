@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.orders.helpers import DAYS, Desk, make_desk, place_on, run_paper
+from tests.orders.helpers import DAYS, TICKER, Desk, make_desk, place_on, run_paper
 
 D = DAYS
 
@@ -38,6 +38,17 @@ async def test_a_market_order_fills_at_the_next_open_once(
     desk = await make_desk(app, client, session, changes={D[6]: (101, 104, 96, 100)})
     placed = await place_on(app, desk, D[5])
     assert placed.status == "accepted"
+    # a trade booked by hand under the fill's future execution id does not get in the way
+    by_hand = {
+        "ticker": TICKER,
+        "side": "buy",
+        "quantity": "1",
+        "price": "1",
+        "trade_date": D[1].isoformat(),
+        "external_id": f"paper-{placed.id}-{D[6]}",
+    }
+    booked = await client.post(f"/portfolios/{desk.slug}/trades", json=by_hand, headers=desk.pm)
+    assert booked.status_code == 201, booked.text
 
     ran = await run_paper(app, D[10], rate="0.001")
     assert (ran.fills, ran.expired, ran.rejected) == (1, 0, 0)
@@ -58,12 +69,23 @@ async def test_a_market_order_fills_at_the_next_open_once(
         f"/portfolios/{desk.slug}/trades/{fill['data']['trade_id']}", headers=desk.pm
     )
     assert trade.json()["trade_date"] == D[6].isoformat() and trade.json()["fees"] == "0.404"
-    assert await holding(client, desk) == ("52", str(Decimal("95200") - 404 - Decimal("0.404")))
+    assert await holding(client, desk) == ("53", str(Decimal("95199") - 404 - Decimal("0.404")))
+    # the fill's trade stays with its order
+    refused = await client.post(
+        f"/portfolios/{desk.slug}/trades/{fill['data']['trade_id']}/cancel",
+        json={"reason": "oops"},
+        headers=desk.pm,
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "trade_of_an_order"
 
     again = await run_paper(app, D[12], rate="0.001")
     assert again.fills == 0
+    over_http = await client.post("/broker/paper/run", headers=desk.analyst)  # to the last close
+    assert over_http.status_code == 200, over_http.text
+    assert over_http.json()["fills"] == 0
     trades = await client.get(f"/portfolios/{desk.slug}/trades", headers=desk.pm)
-    assert trades.json()["total"] == 2
+    assert trades.json()["total"] == 3
 
 
 async def test_limit_stop_and_stop_limit_orders_fill_by_the_bar(
