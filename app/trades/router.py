@@ -121,11 +121,13 @@ async def import_trades(
     file: UploadFile = File(description="A CSV file of trades, UTF-8"),
 ) -> JSONResponse:
     upload = ImportFile(sha256=await asyncio.to_thread(csv_rows.digest, file.file))
-    run = partial(csv_io.import_csv, session, market, user, portfolio.id, file.file)
+    portfolio_id, user_id = portfolio.id, user.id
+    run = partial(csv_io.import_csv, session, market, user, portfolio_id, file.file)
     try:
-        return await idempotent.post(f"import:{portfolio.id}", upload, run)
+        return await idempotent.post(f"import:{portfolio_id}", upload, run)
     except DomainError as exc:
-        await csv_io.audit_refusal(sessions, user.id, portfolio.id, upload.sha256, exc)
+        await session.rollback()  # SQLite: the refusal's own transaction needs the write lock
+        await csv_io.audit_refusal(sessions, user_id, portfolio_id, upload.sha256, exc)
         raise
 
 
