@@ -1,8 +1,16 @@
 # syntax=docker/dockerfile:1
-# Folio's API image: uv installs the locked dependencies in a builder stage; a slim
-# runtime stage gets the result and runs it as a non-root user.
+# Folio's API image: uv installs the locked dependencies in a builder stage, Node builds the
+# dashboard in another; a slim runtime stage gets both and runs as a non-root user.
 
 ARG PYTHON_VERSION=3.11
+
+# The dashboard, built once into static files that the API serves at /app.
+FROM node:20-bookworm-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web ./
+RUN npm run build
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS builder
 COPY --from=ghcr.io/astral-sh/uv:0.13 /uv /usr/local/bin/uv
@@ -30,6 +38,7 @@ FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 # The same path as in the builder: the virtualenv's scripts and Folio's install point there.
 WORKDIR /app
 COPY --from=builder /app /app
+COPY --from=web /web/dist /app/web/dist
 RUN groupadd --system --gid 10001 folio \
     && useradd --system --uid 10001 --gid folio --home-dir /app --no-create-home folio \
     && mkdir -p /app/data /app/logs \
