@@ -3,14 +3,16 @@ with the keyboard, book a trade and see the position and the NAV change, import 
 an error and see its row named, run a backtest and see its chart, and every screen drawn
 with each form control labelled (a screenshot of each)."""
 
+import gzip
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
 from tests.e2e.conftest import CHROMIUM, Served
 
+FIRST_SCREEN_BUDGET = 250_000  # bytes, gzipped
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
   .filter(e => e.type !== 'hidden' && e.labels.length === 0
     && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
@@ -114,7 +116,8 @@ def test_a_backtest_runs_and_draws_its_chart(browser: Browser, served: Served) -
     page.get_by_role("link", name="Backtests").click()
     page.get_by_label("Ticker").fill("AAPL")
     page.get_by_role("button", name="Run backtest").click()
-    expect(page.get_by_text("succeeded")).to_be_visible(timeout=30_000)
+    view = page.locator("section[aria-labelledby=bt-view-title]")
+    expect(view).to_contain_text("status succeeded", timeout=30_000)
     expect(page.locator("canvas").first).to_be_visible()
     recent = page.get_by_role("navigation", name="Recent backtests")
     expect(recent).to_contain_text("succeeded")
@@ -143,3 +146,36 @@ def test_every_screen_draws(browser: Browser, served: Served) -> None:
     admin = signed_in(browser, served, "admin")
     admin.goto("/app/admin")
     screen(admin, served, "admin")
+
+
+def test_the_first_screen_is_small(browser: Browser, served: Served) -> None:
+    """Everything the sign-in screen loads (page, scripts, styles) under 250 kB gzipped."""
+    page = browser.new_context(base_url=served.url).new_page()
+    loaded: list[Response] = []
+    page.on("response", lambda r: loaded.append(r) if "/app" in r.url else None)
+    page.goto("/app/")
+    expect(page.get_by_role("heading", name="Sign in to Folio")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    sizes = {r.url: len(gzip.compress(r.body(), 6)) for r in loaded if r.ok}
+    assert any(url.endswith(".js") for url in sizes)
+    assert sum(sizes.values()) < FIRST_SCREEN_BUDGET, sizes
+
+
+def test_a_trade_is_booked_with_the_keyboard_alone(browser: Browser, served: Served) -> None:
+    page = signed_in(browser, served, "analyst")
+    page.keyboard.press("Tab")  # the skip link first, then the header's links
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    slug = served.portfolios[1]
+    page.goto(f"/app/portfolios/{slug}/trades")
+    page.get_by_label("Ticker", exact=True).first.focus()
+    page.keyboard.type("KO")
+    page.keyboard.press("Tab")  # side: buy
+    page.keyboard.press("Tab")
+    page.keyboard.type("3")
+    page.keyboard.press("Tab")
+    page.keyboard.type("50")
+    page.keyboard.press("Tab")  # fees
+    page.keyboard.press("Tab")
+    page.keyboard.type("11022026")  # the date field, as typed: mm dd yyyy
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Booked trade #")).to_be_visible()
