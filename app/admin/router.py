@@ -58,7 +58,7 @@ async def approve_user(user_id: uuid.UUID, admin: UserManager, session: SessionD
 @router.patch(
     "/users/{user_id}",
     response_model=UserRead,
-    responses=responses(service.UserNotFound, service.TeamNotFound),
+    responses=responses(service.UserNotFound, service.TeamNotFound, service.LastAdmin),
     summary="Change a user's role, team or full name, or (de)activate them",
 )
 async def update_user(

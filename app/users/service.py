@@ -37,6 +37,11 @@ class TeamNotFound(NotFound):
     message = "No such team."
 
 
+class LastAdmin(Conflict):
+    code = "last_admin"
+    message = "This is the last active admin: make another admin first."
+
+
 class TeamExists(Conflict):
     code = "team_exists"
     message = "A team with that name exists."
@@ -119,6 +124,8 @@ async def update(
     changes_access = any(
         field in values and values[field] != getattr(user, field) for field in ("role", "is_active")
     )
+    if changes_access and _is_admin(user) and not _stays_admin(values, user):
+        await _keep_an_admin(session, user)
     for field, value in values.items():
         setattr(user, field, value)
     if changes_access:
@@ -128,6 +135,31 @@ async def update(
     await session.flush()
     await _audit(session, actor, "user.update", user, before)
     return user
+
+
+def _is_admin(user: User) -> bool:
+    return user.is_active and (user.is_superuser or user.role is Role.ADMIN)
+
+
+def _stays_admin(values: dict[str, Any], user: User) -> bool:
+    return values.get("is_active", user.is_active) and values.get("role", user.role) is Role.ADMIN
+
+
+async def _keep_an_admin(session: AsyncSession, leaving: User) -> None:
+    """Refuse to demote or deactivate the last active admin (the others are locked meanwhile,
+    so two admins cannot demote each other at once)."""
+    others = await session.scalars(
+        select(User.id)
+        .where(
+            User.id != leaving.id,
+            User.is_active,
+            User.approved_at.is_not(None),
+            or_(User.role == Role.ADMIN, User.is_superuser),
+        )
+        .with_for_update()
+    )
+    if not others.first():
+        raise LastAdmin(details={"id": str(leaving.id)})
 
 
 async def _audit(

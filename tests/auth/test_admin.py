@@ -144,3 +144,31 @@ async def test_email_verification(client: AsyncClient, outbox: RecordingSender) 
     token = outbox.sent[-1][2].rsplit(" ", 1)[-1]
     verified = await client.post("/auth/verify", json={"token": token})
     assert verified.status_code == 200 and verified.json()["is_verified"] is True
+
+
+async def test_the_last_active_admin_cannot_be_demoted_or_deactivated(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    admin = await make_user(session, Role.ADMIN)
+    other = await make_user(session, Role.ADMIN)
+    # this test's two admins are the only active ones
+    await session.execute(
+        text("UPDATE users SET is_active = false WHERE id NOT IN (:a, :b)"),
+        {"a": admin.id, "b": other.id},
+    )
+    await session.commit()
+    headers = await bearer(app, admin)
+    demoted = await client.patch(
+        f"/admin/users/{other.id}", json={"role": "viewer"}, headers=headers
+    )
+    assert demoted.status_code == 200, demoted.text
+    for change in ({"role": "viewer"}, {"is_active": False}):
+        refused = await client.patch(f"/admin/users/{admin.id}", json=change, headers=headers)
+        assert refused.status_code == 409, change
+        assert refused.json()["error"]["code"] == "last_admin"
+    me = await client.get("/users/me", headers=headers)
+    assert me.json()["role"] == "admin"
+    renamed = await client.patch(
+        f"/admin/users/{admin.id}", json={"full_name": "Still In Charge"}, headers=headers
+    )
+    assert renamed.status_code == 200
