@@ -99,6 +99,5 @@ async def read_audit(
     until: AwareDatetime | None = None,
 ) -> Page[AuditEventRead]:
     f = audit.AuditFilter(actor_id, action, object_type, object_id, portfolio_id, since, until)
-    events, total = await audit.list_events(session, f, page.limit, page.offset)
-    items = [AuditEventRead.model_validate(e) for e in events]
+    items, total = await audit.list_events(session, f, page.limit, page.offset)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)

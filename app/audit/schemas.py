@@ -11,6 +11,7 @@ class AuditEventRead(BaseModel):
     id: int
     occurred_at: datetime
     actor_id: uuid.UUID | None
+    actor_email: str | None = None
     action: str
     object_type: str
     object_id: str

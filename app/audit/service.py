@@ -11,8 +11,10 @@ from sqlalchemy import Select, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
+from app.audit.schemas import AuditEventRead
 from app.core.database import table_of
 from app.core.logging import request_id_var
+from app.users.models import User
 
 
 def snapshot(obj: object, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -85,12 +87,18 @@ def _filtered(query: Select[Any], f: AuditFilter) -> Select[Any]:
 
 async def list_events(
     session: AsyncSession, f: AuditFilter, limit: int, offset: int
-) -> tuple[list[AuditEvent], int]:
+) -> tuple[list[AuditEventRead], int]:
+    """Newest first, each with its actor's email (None: the command line or the system)."""
     total = await session.scalar(_filtered(select(func.count(AuditEvent.id)), f))
-    rows = await session.scalars(
-        _filtered(select(AuditEvent), f)
+    rows = await session.execute(
+        _filtered(select(AuditEvent, User.email), f)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
         .limit(limit)
         .offset(offset)
     )
-    return list(rows), total or 0
+    events = [
+        AuditEventRead.model_validate(event).model_copy(update={"actor_email": email})
+        for event, email in rows
+    ]
+    return events, total or 0

@@ -8,6 +8,7 @@ from fastapi_users import BaseUserManager, InvalidPasswordException, UUIDIDMixin
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
 from sqlalchemy.exc import IntegrityError
 
+from app.audit.service import record, snapshot
 from app.core.database import SessionDep
 from app.core.errors import Conflict, InvalidInput
 from app.state import AppStateDep
@@ -89,6 +90,16 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
             raise InvalidPasswordException(
                 reason="The password must not contain your email or username."
             )
+
+    async def on_after_register(self, user: User, request: Request | None = None) -> None:
+        await record(
+            self.user_db.session,  # type: ignore[attr-defined]
+            actor_id=user.id,
+            action="user.register",
+            object_type="user",
+            object_id=user.id,
+            after=snapshot(user, ("email", "username", "full_name", "role")),
+        )
 
     async def on_after_update(
         self, user: User, update_dict: dict[str, Any], request: Request | None = None

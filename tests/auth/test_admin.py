@@ -172,3 +172,22 @@ async def test_the_last_active_admin_cannot_be_demoted_or_deactivated(
         f"/admin/users/{admin.id}", json={"full_name": "Still In Charge"}, headers=headers
     )
     assert renamed.status_code == 200
+
+
+async def test_a_registration_is_audited_and_the_trail_names_its_actors(
+    client: AsyncClient, app: FastAPI, session: AsyncSession
+) -> None:
+    body = {"email": "newcomer@desk.example", "username": "newcomer", "password": PASSWORD}
+    assert (await client.post("/auth/register", json=body)).status_code == 202
+    newcomer = str(
+        await session.scalar(text("SELECT id FROM users WHERE email = 'newcomer@desk.example'"))
+    )
+    admin = await make_user(session, Role.ADMIN)
+    headers = await bearer(app, admin)
+    approved = await client.post(f"/admin/users/{newcomer}/approve", headers=headers)
+    assert approved.status_code == 200
+    trail = await client.get("/admin/audit", params={"object_id": newcomer}, headers=headers)
+    assert [(e["action"], e["actor_email"]) for e in trail.json()["items"]] == [
+        ("user.approve", admin.email),
+        ("user.register", "newcomer@desk.example"),
+    ]

@@ -1213,6 +1213,8 @@ export interface components {
         AuditEventRead: {
             /** Action */
             action: string;
+            /** Actor Email */
+            actor_email?: string | null;
             /** Actor Id */
             actor_id: string | null;
             /** After */
