@@ -32,6 +32,20 @@ describe("the sweep heat map", () => {
     expect(fill("5", "40")).toMatch(/^hsl\(0,/);
   });
 
+  it("colours the smallest value green where lower is better, and keeps the smallest of a pair", () => {
+    const results: GridResult[] = [
+      { params: { fast: 5, slow: 20 }, stats: { max_drawdown: 0.3 } },
+      { params: { fast: 10, slow: 20 }, stats: { max_drawdown: 0.1 } },
+      { params: { fast: 10, slow: 20, stop: 2 }, stats: { max_drawdown: 0.2 } },
+    ];
+    render(<HeatMap results={results} x="fast" y="slow" stat="max_drawdown" label="Max drawdown" lowerIsBetter format={(v) => v.toFixed(1)} />);
+    expect(screen.getByRole("img", { name: "Max drawdown by fast and slow" })).toBeTruthy();
+    const cell = (x: string) => screen.getAllByTestId("heat-cell").find((c) => c.getAttribute("data-x") === x);
+    expect(cell("10")?.querySelector("text.cell-value")?.textContent).toBe("0.1");
+    expect(cell("10")?.querySelector("rect")?.getAttribute("fill")).toMatch(/^hsl\(120,/);
+    expect(cell("5")?.querySelector("rect")?.getAttribute("fill")).toMatch(/^hsl\(0,/);
+  });
+
   it("orders axis values as numbers", () => {
     const results: GridResult[] = [5, 100, 20].map((fast) => ({ params: { fast, slow: 200 }, stats: { sharpe: fast } }));
     render(<HeatMap results={results} x="fast" y="slow" stat="sharpe" />);

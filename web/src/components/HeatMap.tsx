@@ -16,7 +16,7 @@ function sortValues(values: unknown[]): string[] {
   });
 }
 
-/** Red (low) through pale yellow to green (high). */
+/** Red (worst, 0) through pale yellow to green (best, 1). */
 export function heatColor(t: number): string {
   const clamped = Math.min(1, Math.max(0, t));
   const hue = clamped * 120;
@@ -28,11 +28,16 @@ export interface HeatMapProps {
   x: string;
   y: string;
   stat: string;
+  /** The statistic's name for people (the key when absent). */
+  label?: string;
+  /** Smaller is better (drawdown, volatility): the smallest value is the best cell, green. */
+  lowerIsBetter?: boolean;
   format?: (value: number) => string;
 }
 
 /** One cell per (x, y) parameter pair, coloured by a statistic; blank where no result exists. */
-export function HeatMap({ results, x, y, stat, format = (v) => v.toFixed(3) }: HeatMapProps) {
+export function HeatMap({ results, x, y, stat, label = stat, lowerIsBetter = false, format = (v) => v.toFixed(3) }: HeatMapProps) {
+  const better = lowerIsBetter ? Math.min : Math.max;
   const xs = sortValues(results.map((r) => r.params[x]));
   const ys = sortValues(results.map((r) => r.params[y]));
   const cells = new Map<string, number | null>();
@@ -42,7 +47,7 @@ export function HeatMap({ results, x, y, stat, format = (v) => v.toFixed(3) }: H
     const k = `${key(r.params[x])}|${key(r.params[y])}`;
     // Several results may share (x, y) when other parameters vary: keep the best.
     const prev = cells.get(k);
-    cells.set(k, prev === undefined || prev === null ? value : value === null ? prev : Math.max(prev, value));
+    cells.set(k, prev === undefined || prev === null ? value : value === null ? prev : better(prev, value));
   }
   const values = [...cells.values()].filter((v): v is number => v !== null);
   const min = Math.min(...values);
@@ -55,7 +60,7 @@ export function HeatMap({ results, x, y, stat, format = (v) => v.toFixed(3) }: H
   const height = top + ys.length * ch + 34;
   if (!results.length) return <p className="muted">No results to draw.</p>;
   return (
-    <svg className="heat-map" viewBox={`0 0 ${width} ${height}`} width={Math.min(width, 900)} role="img" aria-label={`${stat} by ${x} and ${y}`}>
+    <svg className="heat-map" viewBox={`0 0 ${width} ${height}`} width={Math.min(width, 900)} role="img" aria-label={`${label} by ${x} and ${y}`}>
       <text x={left + (xs.length * cw) / 2} y={height - 6} textAnchor="middle" className="axis-title">
         {x}
       </text>
@@ -76,7 +81,8 @@ export function HeatMap({ results, x, y, stat, format = (v) => v.toFixed(3) }: H
         xs.map((xv, i) => {
           const v = cells.get(`${xv}|${yv}`);
           const has = v !== undefined && v !== null;
-          const t = has && max > min ? (v - min) / (max - min) : 0.5;
+          const up = has && max > min ? (v - min) / (max - min) : 0.5;
+          const t = lowerIsBetter ? 1 - up : up;
           const text = has ? format(v) : "–";
           return (
             <g key={`${xv}|${yv}`} data-testid="heat-cell" data-x={xv} data-y={yv}>

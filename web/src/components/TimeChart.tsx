@@ -39,6 +39,7 @@ interface Common {
   markers?: Marker[];
   /** A separate price scale (volume under candles). */
   overlay?: boolean;
+  /** Values in percent points (-4.5 for -4.5 %), shown with a % sign. */
   percent?: boolean;
 }
 
@@ -47,7 +48,18 @@ export type ChartSeries =
   | (Common & { kind: "candles"; data: Candle[] });
 
 /** A lightweight-charts time-series chart, created in an effect and removed on cleanup. */
-export function TimeChart({ series, height = 320, label }: { series: ChartSeries[]; height?: number; label: string }) {
+export function TimeChart({
+  series,
+  height = 320,
+  label,
+  priceFormatter,
+}: {
+  series: ChartSeries[];
+  height?: number;
+  label: string;
+  /** The price axis's and crosshair's numbers (keep it stable: a new function redraws the chart). */
+  priceFormatter?: (price: number) => string;
+}) {
   const container = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -62,6 +74,7 @@ export function TimeChart({ series, height = 320, label }: { series: ChartSeries
         grid: { vertLines: { color: "#eef2f7" }, horzLines: { color: "#eef2f7" } },
         rightPriceScale: { borderColor: "#cbd5e1" },
         timeScale: { borderColor: "#cbd5e1" },
+        ...(priceFormatter ? { localization: { priceFormatter } } : {}),
       });
     } catch {
       return; // no canvas (tests, very old browsers): the legend still says what is drawn
@@ -91,7 +104,7 @@ export function TimeChart({ series, height = 320, label }: { series: ChartSeries
     }
     chart.timeScale().fitContent();
     return () => chart.remove();
-  }, [series, height]);
+  }, [series, height, priceFormatter]);
 
   return (
     <figure className="chart">

@@ -96,6 +96,18 @@ export function rangeStart(range: Range, now = new Date()): string | null {
   }
 }
 
+/** The longest range asked of the market data at once (the API refuses more than 7320 days). */
+export const MAX_RANGE_DAYS = 7300;
+
+/** A range's start, no earlier than maxDays before its end (All: the last 20 years). */
+export function clampedRangeStart(range: Range, now = new Date(), maxDays = MAX_RANGE_DAYS): string {
+  const earliest = new Date(now);
+  earliest.setDate(earliest.getDate() - maxDays);
+  const floor = isoDate(earliest);
+  const start = rangeStart(range, now);
+  return start === null || start < floor ? floor : start;
+}
+
 const SCALE = 100_000_000n;
 
 /** Exact sum of decimal strings (to 8 places), as a decimal string. */

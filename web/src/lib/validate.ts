@@ -6,14 +6,15 @@ const DECIMAL = /^\d+(\.\d{1,8})?$/;
 export function positiveDecimal(value: string, label: string): string | null {
   const v = value.trim();
   if (!v) return `${label} is required.`;
+  if (Number(v) <= 0) return `${label} must be positive.`;
   if (!DECIMAL.test(v)) return `${label} must be a number with at most 8 decimal places.`;
-  if (Number(v) <= 0) return `${label} must be greater than 0.`;
   return null;
 }
 
 export function nonNegativeDecimal(value: string, label: string): string | null {
   const v = value.trim();
   if (!v) return null;
+  if (Number(v) < 0) return `${label} cannot be negative.`;
   if (!DECIMAL.test(v)) return `${label} must be a number, 0 or more, with at most 8 decimal places.`;
   return null;
 }

@@ -225,32 +225,34 @@ function Members() {
       {current && (
         <QueryView query={members} isEmpty={(d) => d.length === 0} empty="No listed members (the PM and the team's users are members anyway).">
           {(d) => (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Added</th>
-                  <th scope="col">Action</th>
-                </tr>
-              </thead>
-              <tbody>
-                {d.map((m) => (
-                  <tr key={m.user_id}>
-                    <td>
-                      {m.full_name} <small className="muted">@{m.username}</small>
-                    </td>
-                    <td>{m.role}</td>
-                    <td>{dateTime(m.added_at)}</td>
-                    <td>
-                      <button type="button" className="small" onClick={() => remove.mutate(m.user_id)} disabled={remove.isPending}>
-                        Remove {m.username}
-                      </button>
-                    </td>
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Role</th>
+                    <th scope="col">Added</th>
+                    <th scope="col">Action</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {d.map((m) => (
+                    <tr key={m.user_id}>
+                      <td>
+                        {m.full_name} <small className="muted">@{m.username}</small>
+                      </td>
+                      <td>{m.role}</td>
+                      <td>{dateTime(m.added_at)}</td>
+                      <td>
+                        <button type="button" className="small" onClick={() => remove.mutate(m.user_id)} disabled={remove.isPending}>
+                          Remove {m.username}
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
         </QueryView>
       )}

@@ -16,10 +16,71 @@ const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 const PERCENT_STATS = new Set(["total_return", "buy_hold_return", "annualized_return", "volatility", "max_drawdown", "win_rate", "best_trade", "worst_trade", "avg_trade", "exposure"]);
 const MONEY_STATS = new Set(["commissions", "equity_final", "equity_peak", "expectancy"]);
 
+/** Statistics where lower is better (a heat map's green, a ranking's first). */
+export const LOWER_IS_BETTER = new Set(["max_drawdown", "volatility"]);
+const STAT_LABELS: Record<string, string> = {
+  total_return: "Total return",
+  buy_hold_return: "Buy & hold return",
+  annualized_return: "Annualized return",
+  volatility: "Volatility (annualized)",
+  sharpe: "Sharpe ratio",
+  sortino: "Sortino ratio",
+  max_drawdown: "Max drawdown",
+  max_drawdown_peak: "Max drawdown peak",
+  max_drawdown_trough: "Max drawdown trough",
+  calmar: "Calmar ratio",
+  trades: "Trades",
+  win_rate: "Win rate",
+  best_trade: "Best trade",
+  worst_trade: "Worst trade",
+  avg_trade: "Average trade",
+  profit_factor: "Profit factor",
+  expectancy: "Expectancy",
+  sqn: "SQN",
+  exposure: "Exposure",
+  commissions: "Commissions",
+  equity_final: "Final equity",
+  equity_peak: "Peak equity",
+};
+
+export function statLabel(name: string): string {
+  const words = name.replace(/_/g, " ");
+  return STAT_LABELS[name] ?? words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** A statistic for display; the drawdown (positive in the API) as a fall, as on the Performance screen. */
 export function formatStat(name: string, value: unknown): string {
-  if (typeof value === "number") return PERCENT_STATS.has(name) ? pct(value) : MONEY_STATS.has(name) ? money(value) : num(value, 3);
+  if (typeof value === "number") {
+    if (name === "max_drawdown") return pct(value === 0 ? 0 : -value);
+    return PERCENT_STATS.has(name) ? pct(value) : MONEY_STATS.has(name) ? money(value) : num(value, 3);
+  }
   if (value === null || value === undefined) return "—";
   return String(value);
+}
+
+/** Statistics whose sign says good or bad (green or red). */
+const SIGNED_STATS = new Set(["total_return", "buy_hold_return", "annualized_return", "sharpe", "sortino", "calmar", "best_trade", "worst_trade", "avg_trade", "expectancy"]);
+
+/** The colour class of a statistic: a drawdown red, returns by their sign, the rest neutral. */
+export function statClass(name: string, value: unknown): string {
+  if (typeof value !== "number") return "";
+  if (name === "max_drawdown") return value > 0 ? "neg" : "";
+  return SIGNED_STATS.has(name) ? signClass(value) : "";
+}
+
+/** Sweep results, best first by a statistic (results without it last). */
+export function rankBy<T extends { stats: Record<string, unknown> }>(results: T[], stat: string): T[] {
+  const sign = LOWER_IS_BETTER.has(stat) ? 1 : -1;
+  const value = (r: T) => {
+    const v = r.stats[stat];
+    return typeof v === "number" && Number.isFinite(v) ? v : null;
+  };
+  return [...results].sort((a, b) => {
+    const x = value(a);
+    const y = value(b);
+    if (x === null || y === null) return x === null ? (y === null ? 0 : 1) : -1;
+    return sign * (x - y);
+  });
 }
 
 function parseList(text: string): number[] {
@@ -195,17 +256,19 @@ function SingleResult({ bt }: { bt: Backtest }) {
       <TimeChart series={series} label={`Equity of the backtest against buy and hold of ${bt.ticker}, entries and exits marked`} />
       <ErrorBox error={prices.error} title="Buy and hold prices" />
       <div className="two-col">
-        <table className="figures-table">
-          <caption>Statistics</caption>
-          <tbody>
-            {Object.entries(stats).map(([k, v]) => (
-              <tr key={k}>
-                <th scope="row">{k.replace(/_/g, " ")}</th>
-                <td className={`num ${typeof v === "number" && !MONEY_STATS.has(k) ? signClass(v) : ""}`}>{formatStat(k, v)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <div className="table-wrap">
+          <table className="figures-table">
+            <caption>Statistics</caption>
+            <tbody>
+              {Object.entries(stats).map(([k, v]) => (
+                <tr key={k}>
+                  <th scope="row">{statLabel(k)}</th>
+                  <td className={`num ${statClass(k, v)}`}>{formatStat(k, v)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
         <div>
           <div className="table-wrap">
             <table>
@@ -256,7 +319,7 @@ export function SweepResult({ bt }: { bt: Backtest }) {
   const [stat, setStat] = useState(statNames.includes("sharpe") ? "sharpe" : (statNames[0] ?? ""));
   const [x, setX] = useState(varying[0] ?? paramNames[0] ?? "");
   const [y, setY] = useState(varying[1] ?? paramNames[1] ?? paramNames[0] ?? "");
-  const ranked = [...results].sort((a, b) => (Number(b.stats[stat]) || -Infinity) - (Number(a.stats[stat]) || -Infinity)).slice(0, 10);
+  const ranked = rankBy(results, stat).slice(0, 10);
   if (!results.length) return <p className="muted">The sweep has no results{bt.skipped ? ` (${bt.skipped} combinations skipped)` : ""}.</p>;
   return (
     <div className="stack">
@@ -266,7 +329,7 @@ export function SweepResult({ bt }: { bt: Backtest }) {
           <select id="sw-stat" value={stat} onChange={(e) => setStat(e.target.value)}>
             {statNames.map((s) => (
               <option key={s} value={s}>
-                {s}
+                {statLabel(s)}
               </option>
             ))}
           </select>
@@ -293,16 +356,17 @@ export function SweepResult({ bt }: { bt: Backtest }) {
         </div>
       </div>
       <p className="muted small">
-        {results.length} combinations{bt.skipped ? `, ${bt.skipped} skipped` : ""}. Cells show the best {stat} where other parameters vary.
+        {results.length} combinations{bt.skipped ? `, ${bt.skipped} skipped` : ""}. Cells show the best {statLabel(stat)} where other parameters vary; green is best
+        {LOWER_IS_BETTER.has(stat) ? " (here the smallest)" : ""}.
       </p>
-      <HeatMap results={results} x={x} y={y} stat={stat} format={(v) => formatStat(stat, v)} />
+      <HeatMap results={results} x={x} y={y} stat={stat} label={statLabel(stat)} lowerIsBetter={LOWER_IS_BETTER.has(stat)} format={(v) => formatStat(stat, v)} />
       <div className="table-wrap">
         <table>
-          <caption>Best 10 by {stat}</caption>
+          <caption>Best 10 by {statLabel(stat)}</caption>
           <thead>
             <tr>
               <th scope="col">Parameters</th>
-              <th scope="col" className="num">{stat}</th>
+              <th scope="col" className="num">{statLabel(stat)}</th>
               <th scope="col" className="num">Total return</th>
               <th scope="col" className="num">Max drawdown</th>
               <th scope="col" className="num">Trades</th>
@@ -314,7 +378,7 @@ export function SweepResult({ bt }: { bt: Backtest }) {
                 <td>{Object.entries(r.params).map(([k, v]) => `${k} ${str(v)}`).join(", ")}</td>
                 <td className="num">{formatStat(stat, r.stats[stat])}</td>
                 <td className="num">{formatStat("total_return", r.stats.total_return)}</td>
-                <td className="num">{formatStat("max_drawdown", r.stats.max_drawdown)}</td>
+                <td className={`num ${statClass("max_drawdown", r.stats.max_drawdown)}`}>{formatStat("max_drawdown", r.stats.max_drawdown)}</td>
                 <td className="num">{formatStat("trades", r.stats.trades)}</td>
               </tr>
             ))}
@@ -378,15 +442,26 @@ function BacktestView({ id }: { id: number }) {
 
 export default function Backtests() {
   const user = useOutletContext<User>();
+  const runs = canTrade(user);
   const [selected, setSelected] = useState<number | null>(null);
+  // GET /backtests lists the caller's own; viewers have no backtests at all.
   const list = useQuery({
     queryKey: ["backtests"],
     queryFn: () => call(api.GET("/backtests", { params: { query: { limit: 20 } } })),
+    enabled: runs,
   });
+  if (!runs) {
+    return (
+      <div className="stack">
+        <h1>Backtests</h1>
+        <p className="muted">Viewers cannot run or list backtests. An analyst or a portfolio manager can run one.</p>
+      </div>
+    );
+  }
   return (
     <div className="stack">
       <h1>Backtests</h1>
-      {canTrade(user) ? <RunForm onStarted={setSelected} /> : <p className="muted">Viewers can read backtests but not run them.</p>}
+      <RunForm onStarted={setSelected} />
       <div className="split">
         <nav className="card list" aria-label="Recent backtests">
           <h2>Recent</h2>

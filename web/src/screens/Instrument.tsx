@@ -4,7 +4,7 @@ import { useNavigate, useParams } from "react-router";
 import { api, call } from "../api/client";
 import { ErrorBox, Loading, QueryView } from "../components/Status";
 import { TimeChart, type ChartSeries, type Marker } from "../components/TimeChart";
-import { num, rangeStart, toNumber, type Range } from "../lib/format";
+import { clampedRangeStart, num, toNumber, type Range } from "../lib/format";
 import { RangePicker } from "./Overview";
 
 const INDICATORS: { name: string; label: string; columns: string[]; colors: string[] }[] = [
@@ -37,8 +37,7 @@ export default function Instrument() {
   const ticker = raw?.toUpperCase();
   const [range, setRange] = useState<Range>("1Y");
   const [chosen, setChosen] = useState<string[]>(["sma_20", "sma_50"]);
-  const start = rangeStart(range) ?? undefined;
-  const window = { ...(start ? { start } : { start: "2000-01-01" }) };
+  const window = { start: clampedRangeStart(range) };
 
   const info = useQuery({
     queryKey: ["ticker", ticker],

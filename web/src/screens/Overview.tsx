@@ -75,6 +75,9 @@ function PortfolioCard({ portfolio }: { portfolio: Portfolio }) {
   );
 }
 
+/** The NAV axis in whole units with thousands separators ("124,500", not "124500.00"). */
+const navAxis = (price: number) => num(price, 0);
+
 export function NavChart({ slug, currency }: { slug: string; currency: string }) {
   const [range, setRange] = useState<Range>("YTD");
   const start = rangeStart(range);
@@ -100,7 +103,7 @@ export function NavChart({ slug, currency }: { slug: string; currency: string })
       <QueryView query={perf} isEmpty={(d) => d.series.length === 0} empty="No NAV history in this range.">
         {(d) => (
           <>
-            <TimeChart series={series} label={`NAV from ${d.start ?? "the start"} to ${d.end}`} />
+            <TimeChart series={series} priceFormatter={navAxis} label={`NAV from ${d.start ?? "the start"} to ${d.end}`} />
             <p className="muted small">
               TWR over the range <span className={`num ${signClass(d.twr)}`}>{pct(d.twr)}</span>, benchmark {d.benchmark.ticker}{" "}
               <span className={`num ${signClass(d.benchmark.twr)}`}>{pct(d.benchmark.twr)}</span>

@@ -1,9 +1,9 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { useLocation, useNavigate } from "react-router";
+import { Navigate, useLocation, useNavigate } from "react-router";
 import { api, call } from "../api/client";
 import { ErrorBox } from "../components/Status";
-import { ME_KEY } from "../lib/auth";
+import { ME_KEY, useMe } from "../lib/auth";
 
 interface Credentials {
   email: string;
@@ -28,12 +28,14 @@ export default function SignIn() {
   const location = useLocation();
   const queryClient = useQueryClient();
   const from = (location.state as { from?: string } | null)?.from;
+  const target = from && from !== "/signin" ? from : "/";
+  const me = useMe();
 
   const login = useMutation({
     mutationFn: signIn,
     onSuccess: async () => {
       await queryClient.invalidateQueries({ queryKey: ME_KEY });
-      navigate(from && from !== "/signin" ? from : "/", { replace: true });
+      navigate(target, { replace: true });
     },
   });
 
@@ -41,11 +43,15 @@ export default function SignIn() {
     event.preventDefault();
     if (!email.trim() || !password) {
       setProblem("Enter your email and password.");
+      login.reset(); // the last refusal no longer applies
       return;
     }
     setProblem(null);
     login.mutate({ email: email.trim(), password });
   }
+
+  // Already signed in: nothing to do here.
+  if (me.data) return <Navigate to={target} replace />;
 
   return (
     <main className="signin">

@@ -42,6 +42,13 @@ export default function Dividends() {
         </div>
       </div>
       <ErrorBox error={act.error} />
+      {act.data && (
+        <p className="success" role="status">
+          {act.variables.action === "book"
+            ? `Booked the ${act.data.ticker} dividend of ${money(act.data.amount, ccy)} (paid ${act.data.pay_date}) to cash.`
+            : `Dismissed the ${act.data.ticker} dividend of ${act.data.pay_date}.`}
+        </p>
+      )}
       <QueryView query={dividends} isEmpty={(d) => d.items.length === 0} empty="No dividends.">
         {(d) => (
           <div className="table-wrap">

@@ -3,6 +3,7 @@ import { useState, type FormEvent } from "react";
 import { api, call, newIdempotencyKey, type Schemas } from "../../api/client";
 import { describedBy, Field } from "../../components/Field";
 import { ErrorBox } from "../../components/Status";
+import { money, num, pct, type Decimalish } from "../../lib/format";
 import { hasErrors, positiveDecimal, ticker as checkTicker, type Errors } from "../../lib/validate";
 
 export type Check = Schemas["CheckRead"];
@@ -21,56 +22,136 @@ export const RULE_LABELS: Record<string, string> = {
 };
 
 /** A rule's observed value or limit, whatever shape the API gives. */
-export function showValue(v: unknown): string {
+export function showValue(v: unknown, format: (x: Decimalish) => string = (x) => String(x)): string {
   if (v === null || v === undefined) return "—";
-  if (Array.isArray(v)) return v.length ? v.map(showValue).join(", ") : "none";
+  if (Array.isArray(v)) return v.length ? v.map((x) => showValue(x, format)).join(", ") : "none";
   if (typeof v === "object") {
     const o = v as Record<string, unknown>;
-    if ("min" in o || "max" in o) return `${showValue(o.min)} to ${showValue(o.max)}`;
+    if ("min" in o || "max" in o) return `${showValue(o.min, format)} to ${showValue(o.max, format)}`;
     return Object.entries(o)
-      .map(([k, x]) => `${k}: ${showValue(x)}`)
+      .map(([k, x]) => `${k}: ${showValue(x, format)}`)
       .join(", ");
   }
   if (typeof v === "boolean") return v ? "yes" : "no";
-  return String(v);
+  return typeof v === "string" || typeof v === "number" ? format(v) : String(v);
 }
 
-export function CheckResults({ check }: { check: Check }) {
-  const verdict = check.hard_breach ? "Hard breach: the order would be denied." : check.soft_breach ? "Soft breach: the order would wait for the PM's override." : "All rules pass.";
+const WEIGHT_RULES = new Set(["max_position_weight", "max_sector_weight", "cash_band", "price_band"]);
+const MONEY_RULES = new Set(["max_order_notional", "allow_negative_cash"]);
+/** Rules the portfolio turns off entirely (a null limit) or sets to a floor (the limit is a minimum). */
+const FLOOR_RULES = new Set(["allow_short", "allow_negative_cash"]);
+
+/** A rule's observed value (or, with limit, its limit) in its unit: weights as %, money in the currency. */
+export function ruleValue(rule: string, v: unknown, currency: string, limit = false): string {
+  const format = WEIGHT_RULES.has(rule)
+    ? (x: Decimalish) => pct(x, 2)
+    : MONEY_RULES.has(rule)
+      ? (x: Decimalish) => money(x, currency)
+      : rule === "allow_short"
+        ? (x: Decimalish) => num(x, 8)
+        : undefined;
+  if (limit && FLOOR_RULES.has(rule)) return v === null || v === undefined ? "allowed" : `at least ${showValue(v, format)}`;
+  return showValue(v, format);
+}
+
+const status = (s: string) => s.replace(/_/g, " ");
+
+/** What a check means: for a check alone, what would happen; for an order's, what did. */
+export function checkVerdict(check: Check, order?: Pick<Order, "status" | "submitted_at">): string {
+  if (!order) {
+    return check.hard_breach ? "Hard breach: the order would be denied." : check.soft_breach ? "Soft breach: the order would wait for the PM's override." : "All rules pass.";
+  }
+  if (check.hard_breach) return `Hard breach: the order is ${status(order.status)}.`;
+  if (!check.soft_breach) return "All rules pass.";
+  if (order.status === "pending_approval") return "Soft breach: the order waits for the PM's override.";
+  if (order.submitted_at) return `Soft breach, overridden by the PM: the order went to the broker and is ${status(order.status)}.`;
+  return `Soft breach: the order was held and is ${status(order.status)}.`;
+}
+
+export function CheckResults({ check, currency, order }: { check: Check; currency: string; order?: Pick<Order, "status" | "submitted_at"> }) {
   return (
     <div className="check-results">
       <p className={check.pass ? "success" : check.hard_breach ? "error-text" : "warning"} role="status">
-        {verdict}
+        {checkVerdict(check, order)}
       </p>
-      <table>
-        <caption className="sr-only">Pre-trade check, rule by rule</caption>
-        <thead>
-          <tr>
-            <th scope="col">Rule</th>
-            <th scope="col">Severity</th>
-            <th scope="col" className="num">
-              Observed
-            </th>
-            <th scope="col" className="num">
-              Limit
-            </th>
-            <th scope="col">Result</th>
-          </tr>
-        </thead>
-        <tbody>
-          {check.results.map((r) => (
-            <tr key={r.rule} className={r.pass ? "" : `breach-${r.severity}`}>
-              <th scope="row">{RULE_LABELS[r.rule] ?? r.rule}</th>
-              <td>{r.severity}</td>
-              <td className="num">{showValue(r.observed)}</td>
-              <td className="num">{showValue(r.limit)}</td>
-              <td>{r.pass ? "pass" : "fail"}</td>
+      <div className="table-wrap">
+        <table>
+          <caption className="sr-only">Pre-trade check, rule by rule</caption>
+          <thead>
+            <tr>
+              <th scope="col">Rule</th>
+              <th scope="col">Severity</th>
+              <th scope="col" className="num">
+                Observed
+              </th>
+              <th scope="col" className="num">
+                Limit
+              </th>
+              <th scope="col">Result</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {check.results.map((r) => (
+              <tr key={r.rule} className={r.pass ? "" : `breach-${r.severity}`}>
+                <th scope="row">{RULE_LABELS[r.rule] ?? r.rule}</th>
+                <td>{r.severity}</td>
+                <td className="num">{ruleValue(r.rule, r.observed, currency)}</td>
+                <td className="num">{ruleValue(r.rule, r.limit, currency, true)}</td>
+                <td>{r.pass ? "pass" : "fail"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </div>
   );
+}
+
+export type OrderEvent = Schemas["OrderEventRead"];
+
+function text(v: unknown): string {
+  return typeof v === "string" || typeof v === "number" ? String(v) : "";
+}
+
+/** Text ending a sentence, without a second full stop. */
+function end(v: unknown): string {
+  return text(v).replace(/\.$/, "");
+}
+
+function rules(v: unknown): string {
+  const names = Array.isArray(v) ? v.map((r) => RULE_LABELS[text(r)] ?? text(r)) : [];
+  return names.length ? names.join(", ").toLowerCase() : "a rule";
+}
+
+/** One sentence for an order event's data. */
+export function eventText(e: Pick<OrderEvent, "type" | "data">, currency: string): string {
+  const d = e.data as Record<string, unknown>;
+  switch (e.type) {
+    case "placed":
+      return d.client_order_id ? `Placed (client order id ${text(d.client_order_id)}).` : "Placed.";
+    case "accepted":
+      return d.armed_by ? `Accepted: armed by the fill of order #${text(d.armed_by)}.` : "Accepted and sent to the broker.";
+    case "held":
+      return `Held for the PM's override: ${rules(d.failed)} breached.`;
+    case "denied":
+      return `Denied: ${rules(d.failed)} breached.`;
+    case "overridden":
+      return `Overridden by the PM: “${end(d.reason)}”.`;
+    case "fill": {
+      const commission = Number(d.commission) > 0 ? `, commission ${money(text(d.commission), currency)}` : "";
+      return `Filled ${num(text(d.quantity), 8)} @ ${money(text(d.price), currency)} on ${text(d.date)}${commission}.`;
+    }
+    case "cancel_requested":
+      return d.reason && d.reason !== "requested" ? `Cancel requested: ${end(d.reason)}.` : "Cancel requested.";
+    case "canceled":
+      return d.broker ? "Canceled at the broker." : d.reason && d.reason !== "requested" ? `Canceled: ${end(d.reason)}.` : "Canceled on request.";
+    case "expired":
+      return d.date ? `Expired unfilled on ${text(d.date)}.` : "Expired unfilled.";
+    case "rejected":
+      return `Rejected: ${end(d.message) || text(d.code) || "the broker refused it"}.`;
+    default:
+      return Object.keys(d).length ? showValue(d) : "";
+  }
 }
 
 type OrderFields = "ticker" | "quantity" | "limit_price" | "stop_price" | "take_profit" | "stop_loss";
@@ -135,7 +216,7 @@ export function toRequest(d: Draft): OrderRequest {
   };
 }
 
-export function OrderForm({ slug, canOverride, onPlaced }: { slug: string; canOverride: boolean; onPlaced?: (o: Order) => void }) {
+export function OrderForm({ slug, currency, canOverride, onPlaced }: { slug: string; currency: string; canOverride: boolean; onPlaced?: (o: Order) => void }) {
   const [draft, setDraft] = useState<Draft>(START);
   const [errors, setErrors] = useState<Errors<OrderFields>>({});
   const [placed, setPlaced] = useState<Order | null>(null);
@@ -153,6 +234,7 @@ export function OrderForm({ slug, canOverride, onPlaced }: { slug: string; canOv
   const set = (k: keyof Draft) => (e: { target: { value: string } }) => {
     setDraft((d) => ({ ...d, [k]: e.target.value }));
     check.reset();
+    if (place.isError) place.reset();
   };
   const needsLimit = draft.type === "limit" || draft.type === "stop_limit";
   const needsStop = draft.type === "stop" || draft.type === "stop_limit";
@@ -243,13 +325,13 @@ export function OrderForm({ slug, canOverride, onPlaced }: { slug: string; canOv
       </div>
       <ErrorBox error={check.error} title="Check" />
       <ErrorBox error={place.error} />
-      {check.data && <CheckResults check={check.data} />}
+      {check.data && <CheckResults check={check.data} currency={currency} />}
       {placed && (
         <div role="status">
           <p className={placed.status === "denied" ? "error-text" : "success"}>
             Order #{placed.id} {placed.status.replace("_", " ")}.
           </p>
-          {placed.checks && placed.status !== "accepted" && <CheckResults check={placed.checks} />}
+          {placed.checks && placed.status !== "accepted" && <CheckResults check={placed.checks} currency={currency} order={placed} />}
         </div>
       )}
     </form>

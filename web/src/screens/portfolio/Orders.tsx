@@ -5,14 +5,14 @@ import { Pager } from "../../components/Pager";
 import { ErrorBox, QueryView } from "../../components/Status";
 import { dateTime, money, num } from "../../lib/format";
 import { usePortfolioContext } from "../../lib/portfolios";
-import { CheckResults, OrderForm, showValue, type Order } from "./OrderParts";
+import { CheckResults, eventText, OrderForm, type Order } from "./OrderParts";
 
 type Status = Schemas["OrderStatus"];
 const STATUSES: Status[] = ["new", "pending_approval", "accepted", "partially_filled", "pending_cancel", "filled", "canceled", "expired", "rejected", "denied"];
 const CANCELLABLE = new Set<Status>(["new", "pending_approval", "accepted", "partially_filled"]);
 const LIMIT = 25;
 
-function OrderEvents({ slug, orderId }: { slug: string; orderId: number }) {
+function OrderEvents({ slug, orderId, currency }: { slug: string; orderId: number; currency: string }) {
   const events = useQuery({
     queryKey: ["order-events", slug, orderId],
     queryFn: () => call(api.GET("/portfolios/{slug}/orders/{order_id}/events", { params: { path: { slug, order_id: orderId }, query: { limit: 500 } } })),
@@ -23,8 +23,7 @@ function OrderEvents({ slug, orderId }: { slug: string; orderId: number }) {
         <ol className="events">
           {d.items.map((e) => (
             <li key={e.id}>
-              <strong>{e.type}</strong> {dateTime(e.at)}
-              {Object.keys(e.data).length > 0 && <span className="muted"> · {showValue(e.data)}</span>}
+              {eventText(e, currency)} <span className="muted small">{dateTime(e.at)}</span>
             </li>
           ))}
         </ol>
@@ -75,6 +74,34 @@ function OrderActions({ slug, order, canManage, canTrade }: { slug: string; orde
   );
 }
 
+/** Fills the working orders on the stored bars now, rather than after the next close. */
+export function PaperBroker() {
+  const queryClient = useQueryClient();
+  const run = useMutation({
+    mutationFn: () => call(api.POST("/broker/paper/run", { body: {} })),
+    // fills book trades and cash: everything shown may have changed
+    onSuccess: () => void queryClient.invalidateQueries(),
+  });
+  const r = run.data;
+  return (
+    <section className="card stack small-gap" aria-labelledby="broker-title">
+      <h2 id="broker-title">Paper broker</h2>
+      <p className="muted small">
+        Orders fill from the first trading day's bar after the day they were placed; the paper broker also runs after each close.
+      </p>
+      <button type="button" onClick={() => run.mutate()} disabled={run.isPending}>
+        {run.isPending ? "Running…" : "Run the paper broker"}
+      </button>
+      {r && (
+        <p className="success" role="status">
+          Ran through {r.through}: {r.fills} fill{r.fills === 1 ? "" : "s"}, {r.expired} expired, {r.rejected} rejected.
+        </p>
+      )}
+      <ErrorBox error={run.error} />
+    </section>
+  );
+}
+
 export default function Orders() {
   const { portfolio, canManage, canTrade } = usePortfolioContext();
   const slug = portfolio.slug;
@@ -98,10 +125,12 @@ export default function Orders() {
       {trading && (
         <OrderForm
           slug={slug}
+          currency={ccy}
           canOverride={canManage}
           onPlaced={() => void queryClient.invalidateQueries({ queryKey: ["orders", slug] })}
         />
       )}
+      {trading && <PaperBroker />}
       <section className="card" aria-labelledby="orders-title">
         <div className="section-head">
           <h2 id="orders-title">Orders</h2>
@@ -192,12 +221,12 @@ export default function Orders() {
                               <div className="two-col">
                                 <div>
                                   <h4>Events</h4>
-                                  <OrderEvents slug={slug} orderId={o.id} />
+                                  <OrderEvents slug={slug} orderId={o.id} currency={ccy} />
                                   <OrderActions slug={slug} order={o} canManage={canManage} canTrade={trading} />
                                 </div>
                                 <div>
                                   <h4>Latest check</h4>
-                                  {o.checks ? <CheckResults check={o.checks} /> : <p className="muted">Not checked.</p>}
+                                  {o.checks ? <CheckResults check={o.checks} currency={ccy} order={o} /> : <p className="muted">Not checked.</p>}
                                 </div>
                               </div>
                             </td>

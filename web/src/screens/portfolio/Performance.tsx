@@ -160,7 +160,7 @@ export default function Performance() {
       { id: "nav", kind: "line", label: `${portfolio.name} (rebased to 100)`, data: nav, color: "#2563eb" },
       { id: "bench", kind: "line", label: `${benchmark} (rebased to 100)`, data: bench, color: "#f59e0b" },
     ];
-    const dd: ChartSeries[] = [{ id: "dd", kind: "area", label: "Drawdown", data: drawdown(nav), color: "#b91c1c", percent: true }];
+    const dd: ChartSeries[] = [{ id: "dd", kind: "area", label: "Drawdown", data: drawdown(nav).map((p) => ({ ...p, value: 100 * p.value })), color: "#b91c1c", percent: true }];
     return { main, dd };
   }, [perf.data, portfolio.name, benchmark]);
 

@@ -2,7 +2,7 @@ import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { renderWithProviders } from "../../test/utils";
-import { PositionsTable, type Position } from "./Positions";
+import { PositionsTable, pricesNote, type Position } from "./Positions";
 
 function position(ticker: string, quantity: string, market_value: string, unrealized_pnl: string, weight: string): Position {
   return {
@@ -77,5 +77,11 @@ describe("the positions table", () => {
   it("formats money in another base currency", () => {
     renderWithProviders(<PositionsTable positions={POSITIONS} currency="EUR" />);
     expect(screen.getByTestId("total-market-value").textContent).toBe("€6,500.00");
+  });
+
+  it("says which closes the prices are", () => {
+    expect(pricesNote(POSITIONS)).toMatch(/^Prices: closes of 2026-03-02\./);
+    expect(pricesNote([{ price_date: "2026-03-02" }, { price_date: "2026-02-27" }, { price_date: null }])).toMatch(/^Prices: closes of 2026-02-27 to 2026-03-02\./);
+    expect(pricesNote([])).toBe("Prices: no close known yet.");
   });
 });

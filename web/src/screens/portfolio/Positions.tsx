@@ -128,6 +128,14 @@ export function PositionsTable({ positions, currency }: { positions: Position[];
   );
 }
 
+/** Where the positions' prices come from: the closes they were valued at. */
+export function pricesNote(positions: Pick<Position, "price_date">[]): string {
+  const dates = [...new Set(positions.flatMap((p) => (p.price_date ? [p.price_date] : [])))].sort();
+  if (!dates.length) return "Prices: no close known yet.";
+  const span = dates.length === 1 ? dates[0] : `${dates[0]} to ${dates[dates.length - 1]}`;
+  return `Prices: closes of ${span}. Overview and Allocation value the same positions at the latest quotes.`;
+}
+
 export default function Positions() {
   const { portfolio } = usePortfolioContext();
   const slug = portfolio.slug;
@@ -142,7 +150,12 @@ export default function Positions() {
         Cash <span className="num">{money(portfolio.cash_balance, portfolio.base_currency)}</span>
       </p>
       <QueryView query={positions} isEmpty={(d) => d.items.length === 0} empty="No open positions.">
-        {(d) => <PositionsTable positions={d.items} currency={portfolio.base_currency} />}
+        {(d) => (
+          <>
+            <PositionsTable positions={d.items} currency={portfolio.base_currency} />
+            <p className="muted small">{pricesNote(d.items)}</p>
+          </>
+        )}
       </QueryView>
     </section>
   );

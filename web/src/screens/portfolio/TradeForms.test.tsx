@@ -22,7 +22,7 @@ describe("the trade form", () => {
     await user.type(screen.getByLabelText("Trade date"), "2999-01-01");
     await user.click(screen.getByRole("button", { name: "Book trade" }));
     expect(await screen.findByText("Ticker is required.")).toBeTruthy();
-    expect(screen.getByText("Quantity must be a number with at most 8 decimal places.")).toBeTruthy();
+    expect(screen.getByText("Quantity must be positive.")).toBeTruthy();
     expect(screen.getByText("Price must be a number with at most 8 decimal places.")).toBeTruthy();
     expect(screen.getByText("Trade date cannot be in the future.")).toBeTruthy();
     expect(screen.getByLabelText("Ticker").getAttribute("aria-invalid")).toBe("true");
@@ -42,6 +42,8 @@ describe("the trade form", () => {
     await fill();
     await user.click(screen.getByRole("button", { name: "Book trade" }));
     expect((await screen.findByRole("status")).textContent).toContain("Booked trade #1");
+    // keyboard focus follows to the confirmation, not back to the top
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole("status")));
     await fill();
     await user.click(screen.getByRole("button", { name: "Book trade" }));
     await screen.findByText(/Booked trade #2/);
@@ -76,6 +78,9 @@ describe("the trade form", () => {
     await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("Not enough cash on 2026-01-05."));
     expect(screen.getByRole("alert").textContent).toContain("insufficient_cash");
     expect(calls[0].headers.get("Idempotency-Key")).toBe(calls[1].headers.get("Idempotency-Key"));
+    // editing the form again clears the old refusal
+    await user.type(screen.getByLabelText("Quantity"), "0");
+    expect(screen.queryByRole("alert")).toBeNull();
   });
 });
 

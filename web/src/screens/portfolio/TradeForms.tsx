@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { ApiError, api, call, newIdempotencyKey, type Schemas } from "../../api/client";
 import { describedBy, Field } from "../../components/Field";
 import { ErrorBox } from "../../components/Status";
@@ -38,6 +38,15 @@ function invalidateBooks(queryClient: ReturnType<typeof useQueryClient>, slug: s
   }
 }
 
+/** Moves keyboard focus to a message once it shows (a success below the form). */
+function useFocusOn<T extends HTMLElement>(shown: unknown) {
+  const ref = useRef<T>(null);
+  useEffect(() => {
+    if (shown) ref.current?.focus();
+  }, [shown]);
+  return ref;
+}
+
 type TradeFields = "ticker" | "quantity" | "price" | "fees" | "trade_date";
 
 export function validateTrade(t: { ticker: string; quantity: string; price: string; fees: string; trade_date: string }): Errors<TradeFields> {
@@ -67,7 +76,11 @@ export function TradeForm({ slug, currency }: { slug: string; currency: string }
     },
     onError: (e) => idem.failed(e),
   });
-  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
+  const bookedRef = useFocusOn<HTMLParagraphElement>(booked);
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => {
+    setForm((f) => ({ ...f, [k]: e.target.value }));
+    if (book.isError) book.reset();
+  };
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -121,7 +134,7 @@ export function TradeForm({ slug, currency }: { slug: string; currency: string }
       </div>
       <ErrorBox error={book.error} />
       {booked && (
-        <p className="success" role="status">
+        <p className="success" role="status" tabIndex={-1} ref={bookedRef}>
           Booked trade #{booked.id}: {booked.side} {num(booked.quantity)} {booked.ticker} at {money(booked.price, currency)}.
         </p>
       )}
@@ -148,7 +161,11 @@ export function CashForm({ slug, currency }: { slug: string; currency: string })
     },
     onError: (e) => idem.failed(e),
   });
-  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
+  const recordedRef = useFocusOn<HTMLParagraphElement>(recorded);
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => {
+    setForm((f) => ({ ...f, [k]: e.target.value }));
+    if (record.isError) record.reset();
+  };
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -203,7 +220,7 @@ export function CashForm({ slug, currency }: { slug: string; currency: string })
       </div>
       <ErrorBox error={record.error} />
       {recorded && (
-        <p className="success" role="status">
+        <p className="success" role="status" tabIndex={-1} ref={recordedRef}>
           {recorded}
         </p>
       )}
@@ -268,7 +285,11 @@ export function CsvImport({ slug }: { slug: string }) {
       <p className="muted small">Columns: trade_date, ticker, side, quantity, price, fees, notes, external_id. One bad row books nothing.</p>
       <div className="field">
         <label htmlFor="import-file">CSV file</label>
-        <input id="import-file" type="file" accept=".csv,text/csv" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+        <input id="import-file" type="file" accept=".csv,text/csv" onChange={(e) => {
+            setFile(e.target.files?.[0] ?? null);
+            upload.reset();
+          }}
+        />
       </div>
       {problem && (
         <p className="field-error" role="alert">
