@@ -182,7 +182,7 @@ async def override_order(
 
 @router.get("/policy", response_model=Policy, summary="The portfolio's investment policy")
 async def read_policy(portfolio: PortfolioForRead) -> Policy:
-    return await service.read_policy(portfolio)
+    return service.policy_of(portfolio)
 
 
 @router.put(

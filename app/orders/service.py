@@ -87,21 +87,22 @@ async def check(
     market: MarketData,
     portfolio: Portfolio,
     instrument: Instrument,
-    request: OrderRequest,
+    order: OrderRequest | Order,
 ) -> CheckRead:
+    """The check of an order asked for, or of one placed (an override checks it again)."""
     book = await book_at_close(session, market, portfolio, instrument)
     proposed = Proposed(
         instrument.ticker,
-        request.side,
-        request.type,
-        request.quantity,
-        request.limit_price,
-        request.stop_price,
+        order.side,
+        OrderKind(order.type),
+        order.quantity,
+        order.limit_price,
+        order.stop_price,
     )
-    return policy.check(Policy.model_validate(portfolio.policy), book, proposed)
+    return policy.check(policy_of(portfolio), book, proposed)
 
 
-async def read_policy(portfolio: Portfolio) -> Policy:
+def policy_of(portfolio: Portfolio) -> Policy:
     return Policy.model_validate(portfolio.policy)
 
 
@@ -178,7 +179,7 @@ async def override(
     portfolio = await portfolios.lock(session, portfolio_id)
     order = await _order(session, portfolio_id, order_id, fresh=True)
     states.step(order.status, E.OVERRIDDEN)  # an order not held is refused before any work
-    result = await check(session, market, portfolio, instrument, _request_of(order))
+    result = await check(session, market, portfolio, instrument, order)
     legs = await _legs(session, order.id)
     await _decide(session, order, result, actor_id, reason, legs)
     return await get(session, portfolio_id, order.id)
@@ -466,17 +467,6 @@ async def _new_legs(
     return legs
 
 
-def _request_of(order: Order) -> OrderRequest:
-    return OrderRequest.model_construct(
-        ticker="",
-        side=order.side,
-        type=order.type,
-        quantity=order.quantity,
-        limit_price=order.limit_price,
-        stop_price=order.stop_price,
-    )
-
-
 # Reads
 
 
@@ -578,15 +568,3 @@ async def list_events(
         select(OrderEvent).where(mine).order_by(OrderEvent.id).limit(limit).offset(offset)
     )
     return [OrderEventRead.model_validate(e, from_attributes=True) for e in rows], total or 0
-
-
-async def events_of(
-    session: AsyncSession, order_id: int
-) -> list[tuple[OrderEventType, dict[str, Any]]]:
-    """An order's events, oldest first, as the fold reads them."""
-    rows = await session.execute(
-        select(OrderEvent.type, OrderEvent.data)
-        .where(OrderEvent.order_id == order_id)
-        .order_by(OrderEvent.id)
-    )
-    return [(t, d) for t, d in rows]

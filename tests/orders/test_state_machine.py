@@ -21,7 +21,7 @@ from app.ledger.models import Trade
 from app.ledger.rules import InsufficientCash, InsufficientQuantity, trade_cash_effect
 from app.orders import service, states
 from app.orders.broker import Execution
-from app.orders.models import Order, OrderEventType
+from app.orders.models import Order, OrderEvent, OrderEventType
 from app.orders.states import IllegalTransition
 from app.portfolios import service as portfolios
 from app.portfolios.models import Portfolio
@@ -128,7 +128,12 @@ class OrdersMachine(RuleBasedStateMachine):
     async def _orders_fold(self) -> None:
         async with self.desk.app.state.shared.sessions() as session:
             for order in await session.scalars(select(Order).where(Order.id.in_(self.orders))):
-                events = await service.events_of(session, order.id)
+                rows = await session.execute(
+                    select(OrderEvent.type, OrderEvent.data)
+                    .where(OrderEvent.order_id == order.id)
+                    .order_by(OrderEvent.id)
+                )
+                events = [(t, d) for t, d in rows]
                 assert states.fold(events, order.quantity) is order.status
                 fills = [d for t, d in events if t is OrderEventType.FILL]
                 filled = sum((Decimal(d["quantity"]) for d in fills), Decimal(0))
