@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from procrastinate import App
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
 
 from app.auth.strategy import RevocableJWTStrategy
 from app.core.cache import Cache, create_cache
@@ -51,26 +52,30 @@ async def open_state(settings: Settings) -> AsyncIterator[AppState]:
         await engine.dispose()
 
 
-async def app_state(request: Request) -> AppState:
-    state: AppState = request.app.state.shared
+def shared(connection: HTTPConnection) -> AppState:
+    """The process's state; each dependency below reads it once, as one step of its own
+    (a dependency of a dependency costs a request a solver pass)."""
+    state: AppState = connection.app.state.shared
     return state
 
 
+async def app_state(request: Request) -> AppState:
+    return shared(request)
+
+
+async def _settings(request: Request) -> Settings:
+    return shared(request).settings
+
+
+async def _market(request: Request) -> MarketData:
+    return shared(request).market
+
+
+async def _job_queue(request: Request) -> App | None:
+    return shared(request).job_queue
+
+
 AppStateDep = Annotated[AppState, Depends(app_state)]
-
-
-async def _settings(state: AppStateDep) -> Settings:
-    return state.settings
-
-
-async def _market(state: AppStateDep) -> MarketData:
-    return state.market
-
-
-async def _job_queue(state: AppStateDep) -> App | None:
-    return state.job_queue
-
-
 SettingsDep = Annotated[Settings, Depends(_settings)]
 MarketDep = Annotated[MarketData, Depends(_market)]
 JobQueueDep = Annotated[App | None, Depends(_job_queue)]

@@ -1,24 +1,20 @@
 """Who is calling (cookie or bearer JWT) and whether they may: the access dependencies."""
 
 import hmac
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
+from fastapi.security import OAuth2PasswordBearer
 
 from app.auth.permissions import Permission, PermissionDenied, effective_role, has_permission
 from app.core.errors import Forbidden, Unauthorized
-from app.state import AppStateDep
+from app.state import shared
 from app.users.models import User
 
 AUTH_COOKIE = "folio_auth"
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/jwt/login", auto_error=False)
-cookie_scheme = APIKeyCookie(name=AUTH_COOKIE, auto_error=False)
 
 
 class InvalidCredentials(Unauthorized):
@@ -34,26 +30,45 @@ class CsrfFailed(Forbidden):
     message = "The X-CSRF-Token header must echo the csrftoken cookie."
 
 
-async def current_user(
-    request: Request,
-    state: AppStateDep,
-    bearer: Annotated[str | None, Depends(bearer_scheme)],
-    cookie: Annotated[str | None, Depends(cookie_scheme)],
-) -> User:
+class SignedIn(OAuth2PasswordBearer):
     """The signed-in user, as the database has the account now (or as this process keeps it
     until the account changes: see auth/sessions.py), so that deactivation, a password
-    change or a demotion takes effect at once.
+    change or a demotion takes effect at once; with a permission, only if their role has it.
 
-    A bearer token wins over the cookie; only cookie-authenticated writes need CSRF.
+    A bearer token wins over the dashboard's cookie; only cookie-authenticated writes need
+    CSRF. One dependency, not one per credential and one more for the permission: every
+    signed-in request pays a solver pass for each (and a route signs in once: a test
+    walks them).
     """
-    token = bearer or cookie
-    user = await state.tokens.signed_in_user(state.sessions, token) if token else None
-    if user is None:
-        raise InvalidCredentials(headers={"WWW-Authenticate": "Bearer"})
-    if bearer is None and request.method not in SAFE_METHODS:
-        _check_csrf(request)
-    request.state.auth_token = token
-    return user
+
+    def __init__(self, permission: Permission | None = None) -> None:
+        super().__init__(
+            tokenUrl="/auth/jwt/login",
+            auto_error=False,
+            description=f"A bearer token, or the `{AUTH_COOKIE}` cookie set by "
+            "`POST /auth/cookie/login` (whose writes echo the `csrftoken` cookie in "
+            f"`{CSRF_HEADER}`).",
+        )
+        self.required_permission = permission
+
+    async def __call__(self, request: Request) -> User:  # type: ignore[override]
+        user = await self._sign_in(request)
+        permission = self.required_permission
+        if permission is not None and not has_permission(effective_role(user), permission):
+            raise PermissionDenied(details={"permission": permission.value})
+        return user
+
+    async def _sign_in(self, request: Request) -> User:
+        bearer = await super().__call__(request)
+        token = bearer or request.cookies.get(AUTH_COOKIE)
+        state = shared(request)
+        user = await state.tokens.signed_in_user(state.sessions, token) if token else None
+        if user is None:
+            raise InvalidCredentials(headers={"WWW-Authenticate": "Bearer"})
+        if bearer is None and request.method not in SAFE_METHODS:
+            _check_csrf(request)
+        request.state.auth_token = token
+        return user
 
 
 def _check_csrf(request: Request) -> None:
@@ -63,16 +78,10 @@ def _check_csrf(request: Request) -> None:
         raise CsrfFailed
 
 
+current_user = SignedIn()
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require(permission: Permission) -> Callable[[User], Awaitable[User]]:
+def require(permission: Permission) -> SignedIn:
     """A dependency that lets the call through only if the user's role has `permission`."""
-
-    async def check_permission(user: CurrentUser) -> User:
-        if not has_permission(effective_role(user), permission):
-            raise PermissionDenied(details={"permission": permission.value})
-        return user
-
-    check_permission.required_permission = permission  # type: ignore[attr-defined]
-    return check_permission
+    return SignedIn(permission)

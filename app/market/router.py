@@ -55,10 +55,51 @@ def mark_stale(response: Response, stale: bool) -> None:
         response.headers[STALE_HEADER] = "true"
 
 
-def prices_response(result: BarsResult, start: date, end: date) -> Response:
-    response = Response(prices_json(result, start, end), media_type="application/json")
-    mark_stale(response, result.stale)
+def json_answer(body: bytes | str, stale: bool) -> Response:
+    """An answer already serialized (FastAPI's validation and encoding were the cost)."""
+    response = Response(body, media_type="application/json")
+    mark_stale(response, stale)
     return response
+
+
+def prices_response(result: BarsResult, start: date, end: date) -> Response:
+    return json_answer(prices_json(result, start, end), result.stale)
+
+
+# First: the most asked for, and routes are tried in order.
+@router.get(
+    "/quotes",
+    response_model=QuotesRead,
+    dependencies=[Reader],
+    responses=responses(InvalidInput),
+    summary=f"Latest prices of up to {MAX_QUOTES} tickers; a ticker's error does not fail the rest",
+)
+async def read_quotes(
+    market: MarketDep,
+    tickers: str = Query(..., description="Comma-separated, e.g. AAPL,MSFT", max_length=1000),
+) -> Response:
+    if (recent := market.recent_quotes.get(tickers)) is not None:
+        return json_answer(recent, stale=False)
+    asked = [t for t in (part.strip() for part in tickers.split(",")) if t]
+    if not asked:
+        raise InvalidInput("Name at least one ticker.", details={"tickers": tickers})
+    answers = await market.quotes(asked)
+    items = [QuoteRead.of(a) for a in answers.values() if isinstance(a, QuoteResult)]
+    failures = {t: a for t, a in answers.items() if not isinstance(a, QuoteResult)}
+    if not items:
+        # Nothing to serve: a vendor outage is the answer's status, not a per-ticker detail.
+        outage = next((e for e in failures.values() if not isinstance(e, UnknownTicker)), None)
+        if outage is not None:
+            raise outage
+    stale = any(item.stale for item in items)
+    errors = [
+        QuoteError(ticker=t, error=QuoteFailure(code=e.code, message=e.message))
+        for t, e in failures.items()
+    ]
+    body = QuotesRead(items=items, errors=errors, stale=stale).model_dump_json().encode()
+    if not stale and not errors:
+        market.recent_quotes[tickers] = body
+    return json_answer(body, stale)
 
 
 @router.get(
@@ -145,38 +186,6 @@ async def read_actions(
     result = await market.corporate_actions(ticker, start, end)
     mark_stale(response, result.stale)
     return ActionsRead.of(result)
-
-
-@router.get(
-    "/quotes",
-    response_model=QuotesRead,
-    dependencies=[Reader],
-    responses=responses(InvalidInput),
-    summary=f"Latest prices of up to {MAX_QUOTES} tickers; a ticker's error does not fail the rest",
-)
-async def read_quotes(
-    market: MarketDep,
-    response: Response,
-    tickers: str = Query(..., description="Comma-separated, e.g. AAPL,MSFT", max_length=1000),
-) -> QuotesRead:
-    asked = [t for t in (part.strip() for part in tickers.split(",")) if t]
-    if not asked:
-        raise InvalidInput("Name at least one ticker.", details={"tickers": tickers})
-    answers = await market.quotes(asked)
-    items = [QuoteRead.of(a) for a in answers.values() if isinstance(a, QuoteResult)]
-    failures = {t: a for t, a in answers.items() if not isinstance(a, QuoteResult)}
-    if not items:
-        # Nothing to serve: a vendor outage is the answer's status, not a per-ticker detail.
-        outage = next((e for e in failures.values() if not isinstance(e, UnknownTicker)), None)
-        if outage is not None:
-            raise outage
-    stale = any(item.stale for item in items)
-    mark_stale(response, stale)
-    errors = [
-        QuoteError(ticker=t, error=QuoteFailure(code=e.code, message=e.message))
-        for t, e in failures.items()
-    ]
-    return QuotesRead(items=items, errors=errors, stale=stale)
 
 
 @router.post(

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from functools import partial
 from typing import TypeVar
 
+from cachetools import TTLCache
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -60,6 +61,10 @@ TICKER = re.compile(r"[A-Z0-9][A-Z0-9.\-]{0,15}")
 MAX_QUOTES = 50
 LAST_CLOSE_LOOKBACK_DAYS = 10
 LAST_CLOSE_MIN_TTL_SECONDS = 60.0
+# GET /market/quotes answers the same query from the process's memory for a second: a
+# desk polling the same tickers costs one cache read per process per second.
+RECENT_ANSWER_SECONDS = 1.0
+RECENT_ANSWERS = 4096
 REFRESH_DAYS = 10
 ONE_DAY = timedelta(days=1)
 ACTIONS_FROM = date(1970, 1, 1)  # a ticker's first sync asks for every action since
@@ -100,6 +105,10 @@ class MarketData:
         )
         self.flight = SingleFlight(
             cache, settings.market_lock_ttl_seconds, settings.market_lock_poll_seconds
+        )
+        # Fresh and complete answers only, as JSON, by the query's tickers.
+        self.recent_quotes: TTLCache[str, bytes] = TTLCache(
+            RECENT_ANSWERS, min(RECENT_ANSWER_SECONDS, settings.cache_ttl_quote_seconds)
         )
 
     def health(self) -> Check:
@@ -328,6 +337,7 @@ class MarketData:
             await self.sync_actions([(instrument, ticker, window.start - ONE_DAY)], final_date())
         with contextlib.suppress(CacheUnavailable):
             await self.cache.delete(f"quote:{ticker}", f"last_close:{ticker}")
+        self.recent_quotes.clear()
         return BarsResult(
             ticker=ticker, items=bars, provider=self.provider.name, fetched_at=utcnow()
         )

@@ -1,5 +1,6 @@
 """The market routes' HTTP contract: provider and freshness, stale answers, errors, permissions."""
 
+import asyncio
 from collections.abc import Callable, Iterator
 from datetime import date
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Role
 from app.core.cache import RedisCache
-from app.market.service import MarketData
+from app.market.service import RECENT_ANSWER_SECONDS, MarketData
 from tests.factories import bearer, make_user
 from tests.market.conftest import NOTHING_LISTENS, TIINGO_URL, MarketFactory, vendor_body
 
@@ -226,13 +227,70 @@ async def test_an_expired_quote_is_served_stale_when_the_vendor_fails(
     route = vendor.get(IEX).mock(return_value=ok("tiingo/tiingo_iex.json"))
     fresh = await client.get("/market/quotes?tickers=AAPL", headers=headers)
     assert fresh.status_code == 200 and fresh.json()["items"][0]["price"] == "148.6"
-    await cache.client.delete("quote:AAPL")  # its few seconds are over
+    await cache.client.delete("quote:AAPL")  # its few seconds are over,
+    tiingo.recent_quotes.clear()  # and the process's second too
     route.mock(return_value=httpx.Response(500))
     stale = await client.get("/market/quotes?tickers=AAPL", headers=headers)
     assert stale.status_code == 200 and stale.headers["X-Data-Stale"] == "true"
     body = stale.json()
     assert body["stale"] is True and body["items"][0]["stale"] is True
     assert body["items"][0]["price"] == "148.6" and body["errors"] == []
+
+
+async def test_the_same_quotes_are_answered_from_memory_for_a_second(
+    client: AsyncClient,
+    headers: dict[str, str],
+    tiingo: MarketData,
+    vendor: respx.MockRouter,
+    cache: RedisCache,
+) -> None:
+    route = vendor.get(IEX).mock(return_value=ok("tiingo/tiingo_iex.json"))
+    path = "/market/quotes?tickers=AAPL"
+    first = await client.get(path, headers=headers)
+    await cache.client.delete("quote:AAPL")
+    again = await client.get(path, headers=headers)
+    assert again.status_code == 200 and again.content == first.content
+    assert route.call_count == 1
+    other = await client.get("/market/quotes?tickers=aapl", headers=headers)  # its own query
+    assert other.json()["items"][0]["price"] == "148.6" and route.call_count == 2
+    await cache.client.delete("quote:AAPL")
+    await asyncio.sleep(RECENT_ANSWER_SECONDS)
+    later = await client.get(path, headers=headers)
+    assert later.status_code == 200 and route.call_count == 3
+    assert later.json()["items"][0]["fetched_at"] != first.json()["items"][0]["fetched_at"]
+
+
+async def test_stale_or_partial_quotes_are_not_kept(
+    client: AsyncClient,
+    headers: dict[str, str],
+    tiingo: MarketData,
+    vendor: respx.MockRouter,
+    cache: RedisCache,
+) -> None:
+    route = vendor.get(IEX).mock(return_value=ok("tiingo/tiingo_iex.json"))
+    vendor.get(f"{TIINGO_URL}/iex/DOWN").mock(return_value=httpx.Response(503))
+    partial = await client.get("/market/quotes?tickers=AAPL,DOWN", headers=headers)
+    assert partial.json()["errors"][0]["ticker"] == "DOWN"
+    assert tiingo.recent_quotes.get("AAPL,DOWN") is None
+    await cache.client.delete("quote:AAPL")
+    tiingo.recent_quotes.clear()
+    route.mock(return_value=httpx.Response(500))
+    stale = await client.get("/market/quotes?tickers=AAPL", headers=headers)
+    assert stale.headers["X-Data-Stale"] == "true"
+    route.mock(return_value=ok("tiingo/tiingo_iex.json"))
+    fresh = await client.get("/market/quotes?tickers=AAPL", headers=headers)
+    assert "X-Data-Stale" not in fresh.headers and fresh.json()["stale"] is False
+
+
+async def test_a_refresh_drops_the_quotes_kept_in_memory(
+    client: AsyncClient, app: FastAPI, session: AsyncSession, headers: dict[str, str]
+) -> None:
+    path = "/market/quotes?tickers=AAPL"
+    before = (await client.get(path, headers=headers)).json()["items"][0]
+    pm = await bearer(app, await make_user(session, Role.PORTFOLIO_MANAGER))
+    assert (await client.post("/market/tickers/AAPL/refresh", headers=pm)).status_code == 200
+    after = (await client.get(path, headers=headers)).json()["items"][0]
+    assert after["fetched_at"] > before["fetched_at"]
 
 
 async def test_vendor_failure_with_nothing_cached_is_503_with_retry_after(
