@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from app.auth.permissions import Permission, PermissionDenied, effective_role, has_permission
+from app.auth.permissions import Permission, PermissionDenied, has_permission, role_of
+from app.auth.strategy import Account, as_user
 from app.core.errors import Forbidden, Unauthorized
 from app.state import shared
 from app.users.models import User
@@ -31,9 +32,10 @@ class CsrfFailed(Forbidden):
 
 
 class SignedIn(OAuth2PasswordBearer):
-    """The signed-in user, as the database has the account now (or as this process keeps it
-    until the account changes: see auth/sessions.py), so that deactivation, a password
-    change or a demotion takes effect at once; with a permission, only if their role has it.
+    """Lets a request through when it is signed in as an account the database has now (or
+    as this process keeps it until the account changes: see auth/sessions.py), so that
+    deactivation, a password change or a demotion takes effect at once; with a permission,
+    only if the account's role has it. For a route's `dependencies`: it builds no user.
 
     A bearer token wins over the dashboard's cookie; only cookie-authenticated writes need
     CSRF. One dependency, not one per credential and one more for the permission: every
@@ -44,6 +46,7 @@ class SignedIn(OAuth2PasswordBearer):
     def __init__(self, permission: Permission | None = None) -> None:
         super().__init__(
             tokenUrl="/auth/jwt/login",
+            scheme_name="OAuth2PasswordBearer",
             auto_error=False,
             description=f"A bearer token, or the `{AUTH_COOKIE}` cookie set by "
             "`POST /auth/cookie/login` (whose writes echo the `csrftoken` cookie in "
@@ -51,24 +54,31 @@ class SignedIn(OAuth2PasswordBearer):
         )
         self.required_permission = permission
 
-    async def __call__(self, request: Request) -> User:  # type: ignore[override]
-        user = await self._sign_in(request)
-        permission = self.required_permission
-        if permission is not None and not has_permission(effective_role(user), permission):
-            raise PermissionDenied(details={"permission": permission.value})
-        return user
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        await self.account(request)
 
-    async def _sign_in(self, request: Request) -> User:
+    async def account(self, request: Request) -> Account:
         bearer = await super().__call__(request)
         token = bearer or request.cookies.get(AUTH_COOKIE)
         state = shared(request)
-        user = await state.tokens.signed_in_user(state.sessions, token) if token else None
-        if user is None:
+        account = await state.tokens.signed_in_account(state.sessions, token) if token else None
+        if account is None:
             raise InvalidCredentials(headers={"WWW-Authenticate": "Bearer"})
         if bearer is None and request.method not in SAFE_METHODS:
             _check_csrf(request)
+        permission = self.required_permission
+        role = role_of(account["role"], account["is_superuser"])
+        if permission is not None and not has_permission(role, permission):
+            raise PermissionDenied(details={"permission": permission.value})
         request.state.auth_token = token
-        return user
+        return account
+
+
+class SignedInUser(SignedIn):
+    """The signed-in user, for a route that reads or changes it."""
+
+    async def __call__(self, request: Request) -> User:  # type: ignore[override]
+        return as_user(await self.account(request))
 
 
 def _check_csrf(request: Request) -> None:
@@ -78,10 +88,16 @@ def _check_csrf(request: Request) -> None:
         raise CsrfFailed
 
 
-current_user = SignedIn()
+current_user = SignedInUser()
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require(permission: Permission) -> SignedIn:
-    """A dependency that lets the call through only if the user's role has `permission`."""
+def require(permission: Permission) -> SignedInUser:
+    """The signed-in user, if their role has `permission`."""
+    return SignedInUser(permission)
+
+
+def guard(permission: Permission) -> SignedIn:
+    """For a route's `dependencies`: lets the call through if the signed-in user's role has
+    `permission`, without building the user."""
     return SignedIn(permission)

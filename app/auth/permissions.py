@@ -100,8 +100,12 @@ class PermissionDenied(Forbidden):
 
 
 def effective_role(user: "User") -> Role:
+    return role_of(user.role, user.is_superuser)
+
+
+def role_of(role: Role, is_superuser: bool) -> Role:
     """A superuser acts as an admin whatever their role."""
-    return Role.ADMIN if user.is_superuser else user.role
+    return Role.ADMIN if is_superuser else role
 
 
 def acts_as_pm(user: "User", pm_id: object) -> bool:

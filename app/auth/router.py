@@ -23,7 +23,7 @@ from app.auth.dependencies import (
     CSRF_COOKIE,
     CsrfFailed,
     InvalidCredentials,
-    require,
+    guard,
 )
 from app.auth.permissions import Permission
 from app.core.config import Settings
@@ -134,7 +134,7 @@ def build_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/auth", tags=["auth"])
     bearer: Transport = BearerTransport(tokenUrl="/auth/jwt/login")
     cookie = _cookie_transport(settings)
-    signed_in = Depends(require(Permission.ACCOUNT_SELF))
+    signed_in = Depends(guard(Permission.ACCOUNT_SELF))
 
     @router.post("/jwt/login", summary="Sign in; returns a bearer token", responses=LOGIN_ERRORS)
     async def jwt_login(

@@ -3,7 +3,7 @@
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Response
 
-from app.auth.dependencies import InvalidCredentials, require
+from app.auth.dependencies import InvalidCredentials, guard
 from app.auth.permissions import Permission, PermissionDenied
 from app.core.database import SessionDep
 from app.core.errors import InvalidInput, responses
@@ -30,7 +30,7 @@ router = APIRouter(
 @router.get(
     "/tickers/{ticker}/indicators",
     response_model=IndicatorsRead,
-    dependencies=[Depends(require(Permission.MARKET_READ))],
+    dependencies=[Depends(guard(Permission.MARKET_READ))],
     responses=responses(UnknownTicker, InvalidIndicator, InvalidInput),
     summary="Technical indicators (TA-Lib) on a ticker's split-adjusted daily bars",
     description=(
@@ -61,7 +61,7 @@ async def read_indicators(
 @router.get(
     "/screen",
     response_model=ScreenRead,
-    dependencies=[Depends(require(Permission.MARKET_READ))],
+    dependencies=[Depends(guard(Permission.MARKET_READ))],
     responses=responses(InvalidScreen, InvalidIndicator),
     summary="Tickers whose latest stored indicator values meet every condition",
     description=(

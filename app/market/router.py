@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from app.auth.dependencies import CsrfFailed, InvalidCredentials, require
+from app.auth.dependencies import CsrfFailed, InvalidCredentials, guard, require
 from app.auth.permissions import Permission, PermissionDenied
 from app.core.database import SessionDep, utcnow
 from app.core.errors import InvalidInput, responses
@@ -45,8 +45,8 @@ router = APIRouter(
     ),
 )
 
-Reader = Depends(require(Permission.MARKET_READ))
-Refresher = Depends(require(Permission.MARKET_REFRESH))
+Reader = Depends(guard(Permission.MARKET_READ))
+Refresher = Depends(guard(Permission.MARKET_REFRESH))
 
 
 def mark_stale(response: Response, stale: bool) -> None:
