@@ -21,11 +21,11 @@ import numpy.typing as npt
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.database import release_reads, utcnow
+from app.core.database import chunks, release_reads, utcnow
 from app.market import store
 from app.market.calendar import last_final_date
 from app.market.provider import ActionType, Bar
-from app.market.service import MARKET_ERRORS, MarketData, final_date
+from app.market.service import MARKET_ERRORS, MAX_QUOTES, MarketData, final_date
 from app.market.store import DateRange
 
 PRICE_PLACES = 6
@@ -111,7 +111,11 @@ async def confirm(
     if not missing:
         return Confirmed([], {})
     await release_reads(session)
-    answers = await asyncio.gather(*(_fill(market, wanted[i].ticker, i, gap) for i, gap in missing))
+    answers: list[list[Bar] | None] = []
+    for batch in chunks(missing, MAX_QUOTES):  # more at once would queue for the market's pool
+        answers += await asyncio.gather(
+            *(_fill(market, wanted[i].ticker, i, gap) for i, gap in batch)
+        )
     unconfirmed: list[Unconfirmed] = []
     unstored: dict[int, list[Bar]] = {}
     for (instrument, gap), answer in zip(missing, answers, strict=True):

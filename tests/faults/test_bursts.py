@@ -103,3 +103,29 @@ async def test_parallel_evaluations_of_cold_tickers_are_all_answered(
         )
         outcomes = await asyncio.gather(*burst)
     assert [(o.status, o.code) for o in outcomes if o.status != 200] == []
+
+
+HOLDINGS = [f"SIM{i:03d}" for i in range(200)]
+
+
+async def test_the_first_valuation_of_many_cold_holdings_is_answered(
+    fresh_database_url: str,
+) -> None:
+    """Valuing holdings the store has never priced fetches and stores each one's bars
+    through the market's own few connections: all at once, the last would wait for a
+    connection longer than the pool waits, and the read would report the database down."""
+    settings = make_settings(database_url=fresh_database_url, db_pool_timeout=1.0)
+    rows = "".join(f"2025-03-03,{ticker},buy,1,10.00,0\n" for ticker in HOLDINGS)
+    csv = "trade_date,ticker,side,quantity,price,fees\n" + rows
+    async with open_desk(settings) as desk:
+        imported = await desk.client.post(
+            f"/portfolios/{desk.slug}/trades/import",
+            files={"file": ("holdings.csv", csv, "text/csv")},
+            headers=desk.analyst,
+        )
+        assert imported.status_code == 201, imported.text
+        positions = await desk.client.get(
+            f"/portfolios/{desk.slug}/positions", params={"limit": 500}, headers=desk.viewer
+        )
+    assert positions.status_code == 200, positions.text
+    assert len(positions.json()["items"]) == len(HOLDINGS)
