@@ -73,6 +73,8 @@ def prices_response(result: BarsResult, start: date, end: date) -> Response:
     dependencies=[Reader],
     responses=responses(InvalidInput),
     summary=f"Latest prices of up to {MAX_QUOTES} tickers; a ticker's error does not fail the rest",
+    description="A fresh, complete answer is given again to the same `tickers` for up to a "
+    "second (its `age_seconds` as then).",
 )
 async def read_quotes(
     market: MarketDep,

@@ -413,7 +413,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Latest prices of up to 50 tickers; a ticker's error does not fail the rest */
+        /**
+         * Latest prices of up to 50 tickers; a ticker's error does not fail the rest
+         * @description A fresh, complete answer is given again to the same `tickers` for up to a second (its `age_seconds` as then).
+         */
         get: operations["read_quotes_market_quotes_get"];
         put?: never;
         post?: never;
