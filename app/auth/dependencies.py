@@ -64,7 +64,7 @@ class SignedIn(OAuth2PasswordBearer):
         account = await state.tokens.signed_in_account(state.sessions, token) if token else None
         if account is None:
             raise InvalidCredentials(headers={"WWW-Authenticate": "Bearer"})
-        if bearer is None and request.method not in SAFE_METHODS:
+        if not bearer and request.method not in SAFE_METHODS:  # signed in by the cookie
             _check_csrf(request)
         permission = self.required_permission
         role = role_of(account["role"], account["is_superuser"])

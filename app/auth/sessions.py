@@ -21,6 +21,7 @@ logger = logging.getLogger("folio.admin")
 
 CHANNEL = "folio_sessions"
 RECONNECT_SECONDS = 1.0
+SWEEP_FROM = 1024  # users kept before the first sweep of those expired
 
 
 class SignedInCache:
@@ -29,6 +30,7 @@ class SignedInCache:
         self.listening = False
         self._users: dict[str, tuple[float, dict[str, Any]]] = {}  # by token id
         self._tokens: dict[str, set[str]] = defaultdict(set)  # token ids by user id
+        self._sweep_at = SWEEP_FROM
 
     def get(self, jti: str) -> dict[str, Any] | None:
         found = self._users.get(jti) if self.listening else None
@@ -37,9 +39,21 @@ class SignedInCache:
         return found[1]
 
     def put(self, jti: str, user: dict[str, Any]) -> None:
-        if self.listening:
-            self._users[jti] = (time.monotonic() + self.keep_seconds, user)
-            self._tokens[str(user["id"])].add(jti)
+        if not self.listening:
+            return
+        now = time.monotonic()
+        if len(self._users) >= self._sweep_at:  # tokens not seen again would stay for good
+            self._forget_expired(now)
+            self._sweep_at = max(SWEEP_FROM, 2 * len(self._users))
+        self._users[jti] = (now + self.keep_seconds, user)
+        self._tokens[str(user["id"])].add(jti)
+
+    def _forget_expired(self, now: float) -> None:
+        for jti in [jti for jti, (until, _) in self._users.items() if until < now]:
+            user_id = str(self._users.pop(jti)[1]["id"])
+            self._tokens[user_id].discard(jti)
+            if not self._tokens[user_id]:
+                del self._tokens[user_id]
 
     def evict(self, key: str) -> None:
         """Forget a token (its id) or every token of a user (the user's id)."""

@@ -26,6 +26,8 @@ AUDIENCE = "folio"
 REQUIRED_CLAIMS = ["exp", "sub", "jti", "ver", "aud"]
 USER_COLUMNS = tuple(c.key for c in User.__table__.columns)
 VERIFIED_TOKENS = 4096
+# Folio's tokens are about 250 characters; a longer one is not read (nor kept as verified).
+MAX_TOKEN_LENGTH = 1024
 
 Account = dict[str, Any]
 """A signed-in user's columns as read: enough to check a permission without building the
@@ -69,7 +71,7 @@ class RevocableJWTStrategy:
     def claims(self, token: str) -> Claims | None:
         """The token's claims while it has not expired. The signature of a token seen
         recently is not checked again: the same bytes carry the same claims."""
-        claims = self._verified(token)
+        claims = self._verified(token) if len(token) <= MAX_TOKEN_LENGTH else None
         return claims if claims is not None and claims.expires_at > utcnow() else None
 
     @lru_cache(maxsize=VERIFIED_TOKENS)  # noqa: B019 (one strategy lives as long as the app)
@@ -99,7 +101,8 @@ class RevocableJWTStrategy:
         claims = self.claims(token)
         if claims is None:
             return None
-        if (known := self.signed_in.get(claims.jti)) is not None:
+        known = self.signed_in.get(claims.jti)
+        if known is not None and _names(known, claims):
             return known
         parameters = {
             "user_id": claims.user_id,
@@ -122,6 +125,13 @@ class RevocableJWTStrategy:
         await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
         revoked = upsert(session, RevokedToken).values(jti=claims.jti, expires_at=claims.expires_at)
         await session.execute(revoked.on_conflict_do_nothing())
+
+
+def _names(account: Account, claims: Claims) -> bool:
+    """Whether the token names this account as it is (a token id alone is not trusted)."""
+    return bool(
+        account["id"] == claims.user_id and account["session_version"] == claims.session_version
+    )
 
 
 def as_user(account: Account) -> User:

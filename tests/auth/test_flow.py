@@ -59,6 +59,12 @@ async def test_register_pending_approve_then_cookie_and_bearer(
         "/users/me", json={"full_name": "Ada L"}, headers={"X-CSRF-Token": "forged"}
     )
     assert wrong_csrf.status_code == 403
+    for empty in ("Bearer", "Bearer ", "bearer   "):  # no token in it: the cookie signs in
+        no_token = await client.patch(
+            "/users/me", json={"full_name": "Ada L"}, headers={"Authorization": empty}
+        )
+        assert no_token.status_code == 403, empty
+        assert no_token.json()["error"]["code"] == "csrf_failed"
     token = client.cookies["csrftoken"]
     with_csrf = await client.patch(
         "/users/me", json={"full_name": "Ada L"}, headers={"X-CSRF-Token": token}

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from app.auth.permissions import Role
+from app.auth.sessions import SWEEP_FROM, SignedInCache
 from app.main import create_app
 from tests.conftest import REDIS_URL, make_settings
 from tests.factories import bearer, make_user
@@ -99,3 +100,27 @@ async def test_a_password_change_kept_elsewhere_updates_the_row(fresh_database_u
         assert renamed.status_code == 200 and renamed.json()["full_name"] == "Kept"
         async with client(first) as c:
             assert (await c.get("/users/me", headers=headers)).json()["full_name"] == "Kept"
+
+
+async def test_a_kept_token_id_under_another_session_version_is_not_the_kept_user(
+    fresh_database_url: str,
+) -> None:
+    async with two_processes(fresh_database_url) as (first, _):
+        async with first.state.shared.sessions() as session:
+            user = await make_user(session)
+        headers = await bearer(first, user)
+        assert await _me(first, headers) == 200 and _kept(first, headers)
+        token = headers["Authorization"].split()[1]
+        claims = jwt.decode(token, options={"verify_signature": False})
+        strategy = first.state.shared.tokens
+        stale = jwt.encode(claims | {"ver": claims["ver"] + 1}, strategy.encode_key, "HS256")
+        assert await _me(first, {"Authorization": f"Bearer {stale}"}) == 401
+
+
+def test_kept_users_whose_time_is_over_are_swept() -> None:
+    cache = SignedInCache(keep_seconds=0.0)
+    cache.listening = True
+    for n in range(10 * SWEEP_FROM):
+        cache.put(f"token-{n}", {"id": f"user-{n % 7}"})
+    assert len(cache._users) <= 2 * SWEEP_FROM
+    assert sum(len(tokens) for tokens in cache._tokens.values()) == len(cache._users)

@@ -7,6 +7,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Role
+from app.auth.strategy import RevocableJWTStrategy
 from tests.auth.test_admin import RecordingSender, outbox  # noqa: F401 (a fixture)
 from tests.conftest import REDIS_URL
 from tests.factories import PASSWORD, bearer, make_user
@@ -120,3 +121,18 @@ async def test_a_signed_out_token_stays_signed_out_when_the_cache_forgets(
     await cache.flushdb()
     await cache.aclose()
     assert not await _signed_in(client, headers)
+
+
+async def test_an_overlong_token_is_refused_unread(
+    app: FastAPI, client: AsyncClient, session: AsyncSession
+) -> None:
+    """Verified tokens are kept by the process: a megabyte of garbage must not be."""
+    verified = RevocableJWTStrategy._verified
+    before = verified.cache_info().currsize
+    for n in range(3):
+        garbage = {"Authorization": f"Bearer {n}{'x' * 1_000_000}"}
+        response = await client.get("/users/me", headers=garbage)
+        assert response.status_code == 401
+    assert verified.cache_info().currsize == before
+    user = await make_user(session)
+    assert (await client.get("/users/me", headers=await bearer(app, user))).status_code == 200
