@@ -97,6 +97,7 @@ def run(ctx: Context) -> list[Row]:
             baseline=health.p99_ms,
             aim=Aim("<=", 50.0, on_ratio=False),
         ),
+        Row("GET /health slowest while that import runs", max(during_upload), ms),
         Row(
             f"back-dated trade into {DEEP_HISTORY:,} trades, median of 30, vs bare insert",
             statistics.median(back_dated),

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import islice
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -135,6 +136,7 @@ class Timestamps:
 
 
 IN_BATCH = 5000  # values in one IN (...): statements have a limit on their parameters
+COPY_BATCH = 10_000
 T = TypeVar("T")
 
 
@@ -173,7 +175,10 @@ async def copy_rows(
     session.info[_HOLDS] = True
     connection = await (await session.connection()).get_raw_connection()
     driver: Any = connection.driver_connection
-    await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
+    # The driver encodes a COPY's records without letting the event loop run: in pieces.
+    pending = iter(records)
+    while batch := list(islice(pending, COPY_BATCH)):
+        await driver.copy_records_to_table(table.name, records=batch, columns=list(columns))
 
 
 def upsert(session: AsyncSession, table: Any) -> Any:

@@ -7,6 +7,7 @@ import csv
 import gc
 import hashlib
 import io
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,6 +42,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FREE_TEXT = ("notes", "external_id")
 MAX_LISTED_ROWS = 100
 PROGRESS_EVERY = 5000
+# Parsing runs in a thread, and a thread that computes holds the GIL for its whole switch
+# interval each time the event loop asks: the loop's requests then wait for seconds.
+GIL_HANDOFF_EVERY = 100
 
 Progress = Callable[[str, int, int], None]
 """Told (stage, done, total) as work advances: stages `validating`, `booking`, `exporting`."""
@@ -223,6 +227,8 @@ def _parse(source: BinaryIO, errors: RowErrors, progress: Progress) -> list[Row]
     columns = _columns(header)
     rows: list[Row] = []
     for number, cells in records:
+        if number % GIL_HANDOFF_EVERY == 0:
+            time.sleep(0)  # the event loop waits for the GIL: let it have it now, not in 5 ms
         if number % PROGRESS_EVERY == 0:
             progress("validating", min(source.tell(), size), size)
         if not any(cell.strip() for cell in cells):
