@@ -66,10 +66,10 @@ class SignedIn(OAuth2PasswordBearer):
             raise InvalidCredentials(headers={"WWW-Authenticate": "Bearer"})
         if not bearer and request.method not in SAFE_METHODS:  # signed in by the cookie
             _check_csrf(request)
-        permission = self.required_permission
-        role = role_of(account["role"], account["is_superuser"])
-        if permission is not None and not has_permission(role, permission):
-            raise PermissionDenied(details={"permission": permission.value})
+        if (permission := self.required_permission) is not None:
+            role = role_of(account["role"], account["is_superuser"])
+            if not has_permission(role, permission):
+                raise PermissionDenied(details={"permission": permission.value})
         request.state.auth_token = token
         return account
 

@@ -129,9 +129,7 @@ class RevocableJWTStrategy:
 
 def _names(account: Account, claims: Claims) -> bool:
     """Whether the token names this account as it is (a token id alone is not trusted)."""
-    return bool(
-        account["id"] == claims.user_id and account["session_version"] == claims.session_version
-    )
+    return (account["id"], account["session_version"]) == (claims.user_id, claims.session_version)
 
 
 def as_user(account: Account) -> User:
